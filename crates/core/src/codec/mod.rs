@@ -1,0 +1,274 @@
+//! Encoders and decoders: glue that turns a [`Frame`] into AIC frame bytes and back.
+//!
+//! # Module Overview
+//! [`Encoder`] picks the codec ([`CodecChoice`]), runs it, and writes the frame header;
+//! [`Decoder`] reads the header, checks that it can decode the codec, and runs it.
+//! The lossless [`zlib`] codec is always available; the neural codec plugs in here.
+//!
+//! ```
+//! use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig};
+//! use aic_core::frame::{Frame, PixelFormat};
+//!
+//! let frame = Frame::new(2, 2, PixelFormat::Rgb8, vec![9; 12]).unwrap();
+//! let mut enc = Encoder::new(EncoderConfig { codec: CodecChoice::Zlib, ..Default::default() }).unwrap();
+//! let bytes = enc.encode(&frame, 0).unwrap().bytes;
+//! let decoded = Decoder::new().decode(&bytes).unwrap();
+//! assert_eq!(decoded.frame, frame);
+//! ```
+
+pub mod zlib;
+
+use crate::error::{Error, ParameterError, Result};
+use crate::frame::Frame;
+use crate::wire::{Codec, FrameHeader, FrameKind, read_frame, write_frame};
+
+/// Which codec an [`Encoder`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodecChoice {
+    /// The neural codec when it can run, else the lossless zlib fallback (with a reason).
+    #[default]
+    Auto,
+    /// The neural codec; an error if it cannot run.
+    Neural,
+    /// The lossless zlib codec (stored raw when zlib would not make it smaller).
+    Zlib,
+}
+
+impl CodecChoice {
+    /// Parses `auto`, `neural` or `zlib`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(CodecChoice::Auto),
+            "neural" => Some(CodecChoice::Neural),
+            "zlib" => Some(CodecChoice::Zlib),
+            _ => None,
+        }
+    }
+}
+
+/// Settings of an [`Encoder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderConfig {
+    /// Codec to use.
+    pub codec: CodecChoice,
+    /// Neural quality level.
+    pub quality: u8,
+    /// zlib level, 0..=9, for the lossless codec.
+    pub zlib_level: u8,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        EncoderConfig {
+            codec: CodecChoice::Auto,
+            quality: 3,
+            zlib_level: zlib::DEFAULT_LEVEL,
+        }
+    }
+}
+
+/// One encoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedFrame {
+    /// The whole AIC frame: header, payload, checksum.
+    pub bytes: Vec<u8>,
+    /// Its header.
+    pub header: FrameHeader,
+    /// Why `Auto` fell back to the lossless codec, if it did.
+    pub fallback_reason: Option<String>,
+}
+
+/// Why the neural codec cannot run in this build.
+const NEURAL_UNAVAILABLE: &str = "the neural codec is not available in this build (no model)";
+
+/// Encodes frames, numbering them in sequence.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    config: EncoderConfig,
+    next_seq: u32,
+}
+
+impl Encoder {
+    /// An encoder with these settings; checks them.
+    pub fn new(config: EncoderConfig) -> Result<Self> {
+        if config.zlib_level > zlib::MAX_LEVEL {
+            return Err(ParameterError::new(
+                "zlib level",
+                format!("{}, expected 0..=9", config.zlib_level),
+            )
+            .into());
+        }
+        if config.codec == CodecChoice::Neural {
+            return Err(Error::Unavailable(NEURAL_UNAVAILABLE.into()));
+        }
+        Ok(Encoder {
+            config,
+            next_seq: 0,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> EncoderConfig {
+        self.config
+    }
+
+    /// Encodes one frame captured at `timestamp_us`. A failed call leaves the encoder as it was.
+    pub fn encode(&mut self, frame: &Frame, timestamp_us: u64) -> Result<EncodedFrame> {
+        let fallback_reason = match self.config.codec {
+            CodecChoice::Auto => Some(NEURAL_UNAVAILABLE.to_string()),
+            CodecChoice::Neural => return Err(Error::Unavailable(NEURAL_UNAVAILABLE.into())),
+            CodecChoice::Zlib => None,
+        };
+        let compressed = zlib::compress(frame.data(), self.config.zlib_level)?;
+        let (codec, payload) = if compressed.len() < frame.data().len() {
+            (Codec::Zlib, compressed.as_slice())
+        } else {
+            (Codec::Raw, frame.data())
+        };
+        let header = FrameHeader {
+            codec,
+            kind: FrameKind::Key,
+            width: frame.width(),
+            height: frame.height(),
+            format: frame.format(),
+            quality: self.config.zlib_level,
+            seq: self.next_seq,
+            timestamp_us,
+            payload_len: payload.len() as u32,
+        };
+        let bytes = write_frame(&header, payload)?;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        Ok(EncodedFrame {
+            bytes,
+            header,
+            fallback_reason,
+        })
+    }
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedFrame {
+    /// The frame's header.
+    pub header: FrameHeader,
+    /// The pixels.
+    pub frame: Frame,
+}
+
+/// Decodes AIC frames. A frame that fails to decode leaves the decoder ready for the next.
+#[derive(Debug, Clone, Default)]
+pub struct Decoder {}
+
+impl Decoder {
+    /// A decoder.
+    pub fn new() -> Self {
+        Decoder {}
+    }
+
+    /// Decodes exactly one AIC frame (no bytes after it).
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedFrame> {
+        let (header, payload, used) = read_frame(bytes)?;
+        if used != bytes.len() {
+            return Err(crate::error::inconsistent(
+                "frame length (bytes after the frame)",
+                used as u64,
+                bytes.len() as u64,
+            ));
+        }
+        self.decode_payload(&header, payload)
+    }
+
+    /// Decodes a payload whose header was already parsed (e.g. from [`crate::wire::frames`]).
+    pub fn decode_payload(&mut self, header: &FrameHeader, payload: &[u8]) -> Result<DecodedFrame> {
+        let len = header.format.frame_len(header.width, header.height);
+        let pixels = match header.codec {
+            Codec::Raw => payload.to_vec(),
+            Codec::Zlib => zlib::decompress(payload, len)?,
+            Codec::Neural {
+                model_id,
+                weights_hash,
+            } => {
+                return Err(crate::error::ModelError {
+                    model_id,
+                    weights_hash,
+                    available: "this build has no neural model".into(),
+                }
+                .into());
+            }
+        };
+        let frame = Frame::new(header.width, header.height, header.format, pixels)?;
+        Ok(DecodedFrame {
+            header: *header,
+            frame,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::PixelFormat;
+
+    #[test]
+    fn lossless_round_trip_all_formats() {
+        for format in [PixelFormat::Rgb8, PixelFormat::Rgba8, PixelFormat::I420] {
+            let len = format.frame_len(33, 17);
+            let data: Vec<u8> = (0..len).map(|i| (i / 7 % 256) as u8).collect();
+            let f = Frame::new(33, 17, format, data).unwrap();
+            let mut enc = Encoder::new(EncoderConfig {
+                codec: CodecChoice::Zlib,
+                ..Default::default()
+            })
+            .unwrap();
+            let e = enc.encode(&f, 42).unwrap();
+            assert_eq!(e.header.codec, Codec::Zlib);
+            let d = Decoder::new().decode(&e.bytes).unwrap();
+            assert_eq!((d.frame, d.header.timestamp_us), (f, 42));
+        }
+    }
+
+    #[test]
+    fn incompressible_frames_are_stored_raw() {
+        let mut x = 1u32;
+        let data: Vec<u8> = (0..300)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let f = Frame::new(10, 10, PixelFormat::Rgb8, data).unwrap();
+        let e = Encoder::new(EncoderConfig::default())
+            .unwrap()
+            .encode(&f, 0)
+            .unwrap();
+        assert_eq!(e.header.codec, Codec::Raw);
+        assert!(e.fallback_reason.is_some());
+        assert_eq!(Decoder::new().decode(&e.bytes).unwrap().frame, f);
+    }
+
+    #[test]
+    fn neural_is_refused_clearly() {
+        let e = Encoder::new(EncoderConfig {
+            codec: CodecChoice::Neural,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), "unavailable");
+    }
+
+    #[test]
+    fn decoder_survives_bad_frames() {
+        let f = Frame::new(4, 4, PixelFormat::Rgb8, vec![5; 48]).unwrap();
+        let good = Encoder::new(EncoderConfig::default())
+            .unwrap()
+            .encode(&f, 0)
+            .unwrap()
+            .bytes;
+        let mut dec = Decoder::new();
+        let mut bad = good.clone();
+        bad[45] ^= 0xff;
+        assert!(dec.decode(&bad).is_err());
+        assert!(dec.decode(&good[..20]).is_err());
+        assert_eq!(dec.decode(&good).unwrap().frame, f);
+    }
+}

@@ -1,0 +1,49 @@
+//! AuraLink AIC core: the AIC wire format, the codecs, and quality metrics.
+//!
+//! # Module Overview
+//! The data path, one module per stage:
+//!
+//! ```text
+//! Frame ──codec::Encoder──▶ frame bytes (wire::header) ──wire::Packetizer──▶ packets
+//!                                                                            │ transport
+//! Frame ◀──codec::Decoder── frame bytes ◀──────────────wire::Reassembler◀────┘
+//! ```
+//!
+//! - [`frame`]: owned pixels ([`Frame`], [`PixelFormat`]).
+//! - [`codec`]: [`Encoder`] / [`Decoder`]; the lossless zlib fallback ([`codec::zlib`]).
+//! - [`wire`]: frame header, packets and reassembly (spec: `docs/format.md`).
+//! - [`metrics`]: PSNR, SSIM, MS-SSIM.
+//! - [`limits`]: the named limits every parser enforces.
+//!
+//! This crate does no I/O and reads no clock (times are arguments); it builds for
+//! `wasm32-unknown-unknown` as for native targets. Every parser returns a typed [`Error`] on
+//! bad input and never panics.
+//!
+//! ```
+//! use aic_core::{Decoder, Encoder, EncoderConfig, Frame, PixelFormat};
+//! use aic_core::wire::{Packetizer, Reassembler};
+//!
+//! let frame = Frame::new(64, 48, PixelFormat::Rgba8, vec![128; 64 * 48 * 4])?;
+//! let bytes = Encoder::new(EncoderConfig::default())?.encode(&frame, 0)?.bytes;
+//!
+//! let mut rx = Reassembler::default();
+//! for packet in Packetizer::new(1200)?.packetize(&bytes)? {
+//!     rx.push(&packet, 0)?;
+//! }
+//! let decoded = Decoder::new().decode(&rx.poll_frame().unwrap())?;
+//! assert_eq!(decoded.frame, frame);
+//! # Ok::<(), aic_core::Error>(())
+//! ```
+
+pub mod codec;
+pub mod error;
+pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod limits;
+pub mod metrics;
+pub mod wire;
+
+pub use codec::{CodecChoice, DecodedFrame, Decoder, EncodedFrame, Encoder, EncoderConfig};
+pub use error::{Error, Result};
+pub use frame::{Frame, PixelFormat};

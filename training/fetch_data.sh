@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Fetch real photographs from Debian packages and prepare train/eval PNGs.
+# Idempotent. Data lives outside the repo: ${AIC_DATA:-$HOME/.cache/aic-data}
+#   debs/   raw .deb downloads      x/<pkg>/  dpkg -x extractions
+#   gcompris/  images cut out of GCompris .rcc files
+#   train/  prepared training PNGs  eval/  prepared evaluation PNGs (kphotoalbum demo)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DATA="${AIC_DATA:-$HOME/.cache/aic-data}"
+mkdir -p "$DATA/debs" "$DATA/x"
+
+PKGS="gcompris-qt-data plasma-workspace-wallpapers mate-backgrounds lomiri-wallpapers-16.04 \
+lomiri-wallpapers-20.04 lxqt-themes tuxpaint-data palapeli-data sddm-theme-maldives kphotoalbum"
+
+SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
+if [ -z "$(apt-cache policy gcompris-qt-data 2>/dev/null | grep 'Candidate:' | grep -v none)" ]; then
+  echo "== apt-get update"; $SUDO apt-get update -q
+fi
+
+cd "$DATA/debs"
+for p in $PKGS; do
+  if [ -d "$DATA/x/$p" ] && [ -f "$DATA/x/$p/.done" ]; then continue; fi
+  cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/{print $2}')
+  if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
+    echo "SKIP: package $p not available in the apt sources"; continue
+  fi
+  echo "== $p $cand"
+  ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
+  deb=$(ls -t "${p}"_*.deb 2>/dev/null | head -1 || true)
+  if [ -z "$deb" ]; then echo "SKIP: download of $p failed"; continue; fi
+  rm -rf "$DATA/x/$p"; mkdir -p "$DATA/x/$p"
+  dpkg -x "$deb" "$DATA/x/$p"
+  dpkg-deb -f "$deb" Version > "$DATA/x/$p/.version"
+  touch "$DATA/x/$p/.done"
+done
+
+PY="$HERE/.venv/bin/python"
+[ -x "$PY" ] || PY=python3
+"$PY" -c "import PIL" 2>/dev/null || { echo "Pillow missing: run training/setup.sh first"; exit 1; }
+echo "== preparing PNGs"
+"$PY" "$HERE/prepare_data.py" "$DATA"

@@ -1,0 +1,91 @@
+"""AuraLink AIC learned image codec: a small factorized-prior model with gain units.
+
+Kept deliberately plain (Conv2d, PixelUnshuffle, PixelShuffle, GDN, elementwise ops)
+so the Rust/Burn side can re-implement it exactly. Shapes for x: [B, 3, H, W], H, W % 16 == 0.
+
+  g_a: x - 0.5 -> PixelUnshuffle(4) -> Conv(48->N, 3, s2) -> GDN -> Conv(N->N, 3, s2) -> GDN
+       -> Conv(N->M, 3, s1) = y [M, H/16, W/16]
+  z = y * gain[q];  z_hat = quantize(z) (EntropyBottleneck #q);  y_hat = z_hat * inv_gain[q]
+  g_s: y_hat -> Conv(M->4N) -> PixelShuffle(2) -> IGDN -> Conv(N->4N) -> PixelShuffle(2) -> IGDN
+       -> Conv(N->48) -> PixelShuffle(4) -> + 0.5
+All convs are 3x3, padding 1, with bias.
+"""
+import math
+
+import torch
+import torch.nn as nn
+from compressai.entropy_models import EntropyBottleneck
+from compressai.layers import GDN
+from compressai.models import CompressionModel
+
+LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483]
+
+
+class AICModel(CompressionModel):
+    def __init__(self, N=96, M=128, num_q=len(LAMBDAS), gain_min=0.5, gain_max=2.5):
+        super().__init__()
+        self.N, self.M, self.num_q = N, M, num_q
+        self.g_a = nn.Sequential(
+            nn.PixelUnshuffle(4),
+            nn.Conv2d(48, N, 3, stride=2, padding=1),
+            GDN(N),
+            nn.Conv2d(N, N, 3, stride=2, padding=1),
+            GDN(N),
+            nn.Conv2d(N, M, 3, stride=1, padding=1),
+        )
+        self.g_s = nn.Sequential(
+            nn.Conv2d(M, 4 * N, 3, padding=1),
+            nn.PixelShuffle(2),
+            GDN(N, inverse=True),
+            nn.Conv2d(N, 4 * N, 3, padding=1),
+            nn.PixelShuffle(2),
+            GDN(N, inverse=True),
+            nn.Conv2d(N, 48, 3, padding=1),
+            nn.PixelShuffle(4),
+        )
+        # Gain units (Cui et al. 2021): positive via exp(log_gain). Geometric init,
+        # low q -> small gain -> coarse effective quantization.
+        g = torch.exp(torch.linspace(math.log(gain_min), math.log(gain_max), num_q))
+        self.log_gain = nn.Parameter(g.log()[:, None].repeat(1, M).contiguous())
+        self.log_inv_gain = nn.Parameter((-g.log())[:, None].repeat(1, M).contiguous())
+        self.entropy_bottlenecks = nn.ModuleList(EntropyBottleneck(M) for _ in range(num_q))
+
+    def gain(self, q):
+        return torch.exp(self.log_gain[q])
+
+    def inv_gain(self, q):
+        return torch.exp(self.log_inv_gain[q])
+
+    def analysis(self, x):
+        return self.g_a(x - 0.5)
+
+    def synthesis(self, y_hat):
+        return self.g_s(y_hat) + 0.5
+
+    def forward(self, x, q: int):
+        y = self.analysis(x)
+        z = y * self.gain(q)[None, :, None, None]
+        z_hat, likelihoods = self.entropy_bottlenecks[q](z)
+        y_hat = z_hat * self.inv_gain(q)[None, :, None, None]
+        x_hat = self.synthesis(y_hat)
+        return {"x_hat": x_hat, "likelihoods": likelihoods}
+
+    @torch.no_grad()
+    def compress(self, x, q: int):
+        """Real bitstream (compressai rANS). Call self.update(force=True) first."""
+        y = self.analysis(x)
+        z = y * self.gain(q)[None, :, None, None]
+        strings = self.entropy_bottlenecks[q].compress(z)
+        return {"strings": strings, "shape": z.shape[-2:]}
+
+    @torch.no_grad()
+    def decompress(self, strings, shape, q: int):
+        z_hat = self.entropy_bottlenecks[q].decompress(strings, shape)
+        y_hat = z_hat * self.inv_gain(q)[None, :, None, None]
+        return self.synthesis(y_hat).clamp(0, 1)
+
+
+def macs_per_pixel(N=96, M=128):
+    enc = 9 * 48 * N / 64 + 9 * N * N / 256 + 9 * N * M / 256
+    dec = 9 * M * 4 * N / 256 + 9 * N * 4 * N / 64 + 9 * N * 48 / 16
+    return enc, dec
