@@ -155,7 +155,11 @@ impl Frame {
         let (w, h) = (self.width as usize, self.height as usize);
         match self.format {
             PixelFormat::Rgb8 | PixelFormat::Rgba8 => {
-                let step = if self.format == PixelFormat::Rgb8 { 3 } else { 4 };
+                let step = if self.format == PixelFormat::Rgb8 {
+                    3
+                } else {
+                    4
+                };
                 (0..3)
                     .map(|c| Plane {
                         data: &self.data[c..],

@@ -9,7 +9,7 @@
 //! Frame ◀──codec::Decoder── frame bytes ◀──────────────wire::Reassembler◀────┘
 //! ```
 //!
-//! - [`frame`]: owned pixels ([`Frame`], [`PixelFormat`]).
+//! - [`frame`]: owned pixels ([`Frame`], [`PixelFormat`]); [`color`]: RGB ⇄ I420.
 //! - [`codec`]: [`Encoder`] / [`Decoder`]; the lossless zlib fallback ([`codec::zlib`]).
 //! - [`wire`]: frame header, packets and reassembly (spec: `docs/format.md`).
 //! - [`metrics`]: PSNR, SSIM, MS-SSIM.
@@ -36,6 +36,7 @@
 //! ```
 
 pub mod codec;
+pub mod color;
 pub mod error;
 pub mod frame;
 #[doc(hidden)]

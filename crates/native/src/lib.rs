@@ -1,1 +1,15 @@
-//! tmp
+//! AuraLink AIC on servers: reading and writing image and video files, evaluation, and the
+//! `aic` command line (in `src/bin/aic.rs`).
+//!
+//! # Module Overview
+//! - [`input`]: PNG, JPEG, PPM/PNM and Y4M files → [`aic_core::Frame`]s.
+//! - [`output`]: frames → PNG, PPM or Y4M files.
+//! - [`eval`]: size and quality of codecs over files, the data behind `aic eval`.
+//! - [`error`]: [`NativeError`], which always names the file concerned.
+
+pub mod error;
+pub mod eval;
+pub mod input;
+pub mod output;
+
+pub use error::NativeError;

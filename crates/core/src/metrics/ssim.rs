@@ -66,7 +66,12 @@ impl Image {
         Image {
             w: self.w,
             h: self.h,
-            v: self.v.iter().zip(&other.v).map(|(&a, &b)| f(a, b)).collect(),
+            v: self
+                .v
+                .iter()
+                .zip(&other.v)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
         }
     }
 
@@ -156,7 +161,11 @@ pub fn ms_ssim_plane(a: &Plane<'_>, b: &Plane<'_>) -> Option<f64> {
     let mut result = 1.0;
     for (scale, w) in MS_SSIM_WEIGHTS.iter().enumerate() {
         let (s, cs) = ssim_terms(&x, &y);
-        let term = if scale + 1 == MS_SSIM_WEIGHTS.len() { s } else { cs };
+        let term = if scale + 1 == MS_SSIM_WEIGHTS.len() {
+            s
+        } else {
+            cs
+        };
         result *= term.max(0.0).powf(*w);
         x = x.downsample();
         y = y.downsample();
@@ -186,7 +195,9 @@ mod tests {
 
     #[test]
     fn identical_is_one_and_distortion_lowers_it() {
-        let a: Vec<u8> = (0..200 * 200).map(|i| ((i % 200) ^ (i / 200)) as u8).collect();
+        let a: Vec<u8> = (0..200 * 200)
+            .map(|i| ((i % 200) ^ (i / 200)) as u8)
+            .collect();
         let b: Vec<u8> = a.iter().map(|v| v.saturating_add(40)).collect();
         let (pa, pb) = (plane(&a, 200), plane(&b, 200));
         assert!((ssim_plane(&pa, &pa) - 1.0).abs() < 1e-12);

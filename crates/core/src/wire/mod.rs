@@ -14,4 +14,4 @@ pub use header::{
     frames, read_frame, write_frame,
 };
 pub use packet::{MAX_FRAME_BYTES, PACKET_HEADER_LEN, PacketHeader, Packetizer};
-pub use reassembly::{PushStatus, ReassemblyConfig, ReassemblyStats, Reassembler};
+pub use reassembly::{PushStatus, Reassembler, ReassemblyConfig, ReassemblyStats};

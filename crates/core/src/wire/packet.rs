@@ -51,12 +51,17 @@ impl PacketHeader {
     /// Parses a packet: validates its header (§4.1, §4.2) and that the data length is the one
     /// its index implies. Returns the header and the data.
     pub fn parse(packet: &[u8]) -> Result<(PacketHeader, &[u8])> {
-        let b = packet.get(..PACKET_HEADER_LEN).ok_or(FormatError::Truncated {
-            needed: PACKET_HEADER_LEN,
-            got: packet.len(),
-        })?;
+        let b = packet
+            .get(..PACKET_HEADER_LEN)
+            .ok_or(FormatError::Truncated {
+                needed: PACKET_HEADER_LEN,
+                got: packet.len(),
+            })?;
         if b[..2] != PACKET_MAGIC {
-            return Err(FormatError::BadPacketMagic { found: [b[0], b[1]] }.into());
+            return Err(FormatError::BadPacketMagic {
+                found: [b[0], b[1]],
+            }
+            .into());
         }
         if b[2] != PACKET_VERSION {
             return Err(FormatError::UnsupportedVersion {
@@ -153,9 +158,7 @@ impl Packetizer {
         if !(MIN_PACKET_BYTES..=MAX_PACKET_BYTES).contains(&max_packet_bytes) {
             return Err(ParameterError::new(
                 "max packet bytes",
-                format!(
-                    "{max_packet_bytes}, expected {MIN_PACKET_BYTES}..={MAX_PACKET_BYTES}"
-                ),
+                format!("{max_packet_bytes}, expected {MIN_PACKET_BYTES}..={MAX_PACKET_BYTES}"),
             )
             .into());
         }
@@ -184,18 +187,19 @@ impl Packetizer {
         }
         let max_data = self.max_packet_bytes - PACKET_HEADER_LEN;
         let count = frame.len().div_ceil(max_data);
-        check_limit(
-            "packet count",
-            count as u64,
-            MAX_PACKETS_PER_FRAME.into(),
-        )
-        .map_err(|e| match e {
-            Error::LimitsExceeded(l) => Error::Parameter(ParameterError::new(
-                "max packet bytes",
-                format!("{l}: packets of {} bytes are too small for a frame of {} bytes", self.max_packet_bytes, frame.len()),
-            )),
-            e => e,
-        })?;
+        check_limit("packet count", count as u64, MAX_PACKETS_PER_FRAME.into()).map_err(
+            |e| match e {
+                Error::LimitsExceeded(l) => Error::Parameter(ParameterError::new(
+                    "max packet bytes",
+                    format!(
+                        "{l}: packets of {} bytes are too small for a frame of {} bytes",
+                        self.max_packet_bytes,
+                        frame.len()
+                    ),
+                )),
+                e => e,
+            },
+        )?;
         let mut h = PacketHeader {
             frame_id: self.next_frame_id,
             index: 0,

@@ -178,7 +178,11 @@ impl Reassembler {
             // A key frame with an old id we never saw: the sender restarted its counter.
             self.last_key = None;
         }
-        let slot = match self.pending.iter().position(|p| p.header.frame_id == h.frame_id) {
+        let slot = match self
+            .pending
+            .iter()
+            .position(|p| p.header.frame_id == h.frame_id)
+        {
             Some(i) => {
                 let known = self.pending[i].header;
                 if (known.count, known.frame_len, known.key) != (h.count, h.frame_len, h.key) {

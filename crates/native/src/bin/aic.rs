@@ -1,1 +1,387 @@
-fn main() {}
+//! `aic`: encode, decode, inspect and evaluate AIC frames from the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, zlib};
+use aic_core::wire::{Codec, frames};
+use aic_native::NativeError;
+use aic_native::eval::{self, EvalCodec, Report};
+use aic_native::input::{expand_paths, read_input};
+use aic_native::output::write_frames;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+/// AuraLink AIC: learned compression of video frames, with a lossless zlib fallback.
+#[derive(Debug, Parser)]
+#[command(name = "aic", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encode an image (PNG, JPEG, PPM/PNM) or a Y4M sequence into an AIC file.
+    Encode {
+        /// Input file.
+        input: PathBuf,
+        /// Output AIC file (frames back to back).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Codec: auto (neural, else zlib), neural, or zlib.
+        #[arg(long, default_value = "auto", value_parser = parse_codec)]
+        codec: CodecChoice,
+        /// Quality: the neural quality level, or the zlib level (0-9) with --codec zlib.
+        #[arg(long)]
+        quality: Option<u8>,
+    },
+    /// Decode an AIC file to PNG/PPM (one frame) or Y4M (a sequence).
+    Decode {
+        /// Input AIC file.
+        input: PathBuf,
+        /// Output file: .png, .ppm or .y4m.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Print the header fields of each frame of an AIC file.
+    Info {
+        /// Input AIC file.
+        input: PathBuf,
+        /// Print JSON: {"frames":[{"seq","kind","codec","width","height","quality","bytes","timestamp_us"}, ...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Code files at each codec and quality; print bpp, PSNR, SSIM, MS-SSIM and timings.
+    Eval {
+        /// Files, or directories of PNG/JPEG/PNM/Y4M files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Codecs, comma-separated: auto, neural, zlib, jpeg (baseline for comparison).
+        #[arg(long, default_value = "auto", value_delimiter = ',')]
+        codec: Vec<String>,
+        /// Qualities, comma-separated, or `all` (every setting each codec offers).
+        #[arg(long, value_delimiter = ',')]
+        quality: Vec<String>,
+        /// Print one JSON object: {"runs":[...], "mean":[...]}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_codec(s: &str) -> Result<CodecChoice, String> {
+    CodecChoice::parse(s).ok_or_else(|| format!("unknown codec `{s}`: use auto, neural or zlib"))
+}
+
+/// A failure of the command line, printed with its cause chain.
+#[derive(Debug)]
+enum CliError {
+    Native(NativeError),
+    Usage(String),
+}
+
+impl From<NativeError> for CliError {
+    fn from(e: NativeError) -> Self {
+        CliError::Native(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Native(e)) => {
+            // The message already carries its cause (file, then reason).
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+        Err(CliError::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Encode {
+            input,
+            output,
+            codec,
+            quality,
+        } => encode(&input, &output, codec, quality),
+        Command::Decode { input, output } => decode(&input, &output),
+        Command::Info { input, json } => info(&input, json),
+        Command::Eval {
+            inputs,
+            codec,
+            quality,
+            json,
+        } => evaluate(&inputs, &codec, &quality, json),
+    }
+}
+
+fn encoder_config(codec: CodecChoice, quality: Option<u8>) -> EncoderConfig {
+    let default = EncoderConfig::default();
+    match codec {
+        CodecChoice::Zlib => EncoderConfig {
+            codec,
+            zlib_level: quality.unwrap_or(zlib::DEFAULT_LEVEL),
+            ..default
+        },
+        _ => EncoderConfig {
+            codec,
+            quality: quality.unwrap_or(default.quality),
+            ..default
+        },
+    }
+}
+
+fn encode(
+    input: &Path,
+    output: &Path,
+    codec: CodecChoice,
+    quality: Option<u8>,
+) -> Result<(), CliError> {
+    let src = read_input(input)?;
+    let mut enc =
+        Encoder::new(encoder_config(codec, quality)).map_err(|e| NativeError::codec(input, e))?;
+    let mut out = Vec::new();
+    for (i, frame) in src.frames.iter().enumerate() {
+        let e = enc
+            .encode(frame, i as u64 * src.frame_interval_us)
+            .map_err(|e| NativeError::codec(input, e))?;
+        if let (Some(reason), 0) = (&e.fallback_reason, i) {
+            eprintln!(
+                "note: {}: using the lossless zlib codec: {reason}",
+                input.display()
+            );
+        }
+        out.extend_from_slice(&e.bytes);
+    }
+    std::fs::write(output, &out).map_err(|e| NativeError::io(output, e))?;
+    Ok(())
+}
+
+fn read_aic(input: &Path) -> Result<Vec<u8>, CliError> {
+    Ok(std::fs::read(input).map_err(|e| NativeError::io(input, e))?)
+}
+
+fn decode(input: &Path, output: &Path) -> Result<(), CliError> {
+    let bytes = read_aic(input)?;
+    let mut dec = Decoder::new();
+    let mut decoded = Vec::new();
+    let mut stamps = Vec::new();
+    for f in frames(&bytes) {
+        let f = f.map_err(|e| NativeError::codec(input, e))?;
+        let d = dec
+            .decode_payload(&f.header, f.payload)
+            .map_err(|e| NativeError::codec(input, e))?;
+        stamps.push(f.header.timestamp_us);
+        decoded.push(d.frame);
+    }
+    if decoded.is_empty() {
+        return Err(NativeError::invalid(input, "no frame in the file").into());
+    }
+    let interval = match stamps.as_slice() {
+        [a, b, ..] => b.saturating_sub(*a),
+        _ => 0,
+    };
+    write_frames(output, &decoded, interval)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct FrameInfo {
+    seq: u32,
+    kind: &'static str,
+    codec: &'static str,
+    width: u32,
+    height: u32,
+    quality: u8,
+    bytes: usize,
+    timestamp_us: u64,
+    format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_id: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weights_hash: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InfoReport {
+    frames: Vec<FrameInfo>,
+}
+
+fn info(input: &Path, json: bool) -> Result<(), CliError> {
+    let bytes = read_aic(input)?;
+    let mut list = Vec::new();
+    for f in frames(&bytes) {
+        let f = f.map_err(|e| NativeError::codec(input, e))?;
+        let h = f.header;
+        let (model_id, weights_hash) = match h.codec {
+            Codec::Neural {
+                model_id,
+                weights_hash,
+            } => (Some(model_id), Some(format!("{weights_hash:016x}"))),
+            _ => (None, None),
+        };
+        list.push(FrameInfo {
+            seq: h.seq,
+            kind: h.kind.name(),
+            codec: h.codec.name(),
+            width: h.width,
+            height: h.height,
+            quality: h.quality,
+            bytes: f.bytes.len(),
+            timestamp_us: h.timestamp_us,
+            format: h.format.name(),
+            model_id,
+            weights_hash,
+        });
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&InfoReport { frames: list }).expect("serialisable")
+        );
+        return Ok(());
+    }
+    println!("{}: {} frame(s)", input.display(), list.len());
+    println!(
+        "{:>6} {:>5} {:>6} {:>11} {:>6} {:>7} {:>9} {:>14}",
+        "seq", "kind", "codec", "size", "format", "quality", "bytes", "timestamp_us"
+    );
+    for f in &list {
+        println!(
+            "{:>6} {:>5} {:>6} {:>11} {:>6} {:>7} {:>9} {:>14}{}",
+            f.seq,
+            f.kind,
+            f.codec,
+            format!("{}x{}", f.width, f.height),
+            f.format,
+            f.quality,
+            f.bytes,
+            f.timestamp_us,
+            f.weights_hash
+                .as_ref()
+                .map(|h| format!("  model {} weights {h}", f.model_id.unwrap_or(0)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn qualities(codec: EvalCodec, spec: &[String]) -> Result<Vec<u8>, CliError> {
+    if spec.is_empty() {
+        return Ok(vec![codec.default_quality()]);
+    }
+    let mut out = Vec::new();
+    for s in spec {
+        if s == "all" {
+            out.extend(codec.all_qualities());
+        } else {
+            out.push(s.parse::<u8>().map_err(|_| {
+                CliError::Usage(format!("bad quality `{s}`: use numbers or `all`"))
+            })?);
+        }
+    }
+    Ok(out)
+}
+
+fn evaluate(
+    inputs: &[PathBuf],
+    codecs: &[String],
+    quality: &[String],
+    json: bool,
+) -> Result<(), CliError> {
+    let codecs = codecs
+        .iter()
+        .map(|c| {
+            EvalCodec::parse(c).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown codec `{c}`: use auto, neural, zlib or jpeg"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = codecs
+        .iter()
+        .map(|&c| Ok((c, qualities(c, quality)?)))
+        .collect::<Result<Vec<_>, CliError>>()?;
+    let mut runs = Vec::new();
+    let mut noted = false;
+    for path in expand_paths(inputs)? {
+        let input = read_input(&path)?;
+        for (codec, qs) in &plan {
+            for &q in qs {
+                let run = eval::evaluate(&input, *codec, q, &mut |reason| {
+                    if !noted {
+                        eprintln!("note: using the lossless zlib codec: {reason}");
+                        noted = true;
+                    }
+                })?;
+                runs.push(run);
+            }
+        }
+    }
+    let report = Report {
+        mean: eval::summarize(&runs),
+        runs,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
+}
+
+fn print_table(report: &Report) {
+    println!(
+        "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
+        "file", "codec", "q", "bytes", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
+    );
+    for r in &report.runs {
+        let name = Path::new(&r.file)
+            .file_name()
+            .map_or(r.file.clone(), |n| n.to_string_lossy().into_owned());
+        println!(
+            "{:<40} {:>6} {:>4} {:>10} {:>7.3} {:>7} {:>6} {:>7} {:>9.1} {:>9.1}",
+            name,
+            r.codec,
+            r.quality,
+            r.bytes,
+            r.bpp,
+            opt(r.psnr, 2),
+            opt(r.ssim, 4),
+            opt(r.ms_ssim, 4),
+            r.encode_ms,
+            r.decode_ms
+        );
+    }
+    println!();
+    println!(
+        "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
+        "mean", "codec", "q", "images", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
+    );
+    for m in &report.mean {
+        println!(
+            "{:<40} {:>6} {:>4} {:>10} {:>7.3} {:>7} {:>6} {:>7} {:>9.1} {:>9.1}",
+            "",
+            m.codec,
+            m.quality,
+            m.images,
+            m.bpp,
+            opt(m.psnr, 2),
+            opt(m.ssim, 4),
+            opt(m.ms_ssim, 4),
+            m.encode_ms,
+            m.decode_ms
+        );
+    }
+}
