@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fetch real photographs from Debian packages and prepare train/eval PNGs.
-# Idempotent. Data lives outside the repo: ${AIC_DATA:-$HOME/.cache/aic-data}
+# Idempotent. AIC_PACKAGES limits the packages (e.g. AIC_PACKAGES=kphotoalbum for the
+# evaluation photos only); AIC_PYTHON picks a Python with Pillow (default: training/.venv).
+# Data lives outside the repo: ${AIC_DATA:-$HOME/.cache/aic-data}
 #   debs/   raw .deb downloads      x/<pkg>/  dpkg -x extractions
 #   gcompris/  images cut out of GCompris .rcc files
 #   train/  prepared training PNGs  eval/  prepared evaluation PNGs (kphotoalbum demo)
@@ -9,11 +11,12 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 DATA="${AIC_DATA:-$HOME/.cache/aic-data}"
 mkdir -p "$DATA/debs" "$DATA/x"
 
-PKGS="gcompris-qt-data plasma-workspace-wallpapers mate-backgrounds lomiri-wallpapers-16.04 \
-lomiri-wallpapers-20.04 lxqt-themes tuxpaint-data palapeli-data sddm-theme-maldives kphotoalbum"
+PKGS="${AIC_PACKAGES:-gcompris-qt-data plasma-workspace-wallpapers mate-backgrounds lomiri-wallpapers-16.04 \
+lomiri-wallpapers-20.04 lxqt-themes tuxpaint-data palapeli-data sddm-theme-maldives kphotoalbum}"
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
-if [ -z "$(apt-cache policy gcompris-qt-data 2>/dev/null | grep 'Candidate:' | grep -v none)" ]; then
+first=${PKGS%% *}
+if [ -z "$(apt-cache policy "$first" 2>/dev/null | grep 'Candidate:' | grep -v none)" ]; then
   echo "== apt-get update"; $SUDO apt-get update -q
 fi
 
@@ -34,7 +37,7 @@ for p in $PKGS; do
   touch "$DATA/x/$p/.done"
 done
 
-PY="$HERE/.venv/bin/python"
+PY="${AIC_PYTHON:-$HERE/.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 "$PY" -c "import PIL" 2>/dev/null || { echo "Pillow missing: run training/setup.sh first"; exit 1; }
 echo "== preparing PNGs"

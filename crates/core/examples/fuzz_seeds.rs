@@ -21,7 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         let len = format.frame_len(13, 7);
         let data: Vec<u8> = (0..len).map(|j| (j * 31 % 256) as u8).collect();
-        let bytes = enc.encode(&Frame::new(13, 7, format, data)?, i as u64)?.bytes;
+        let bytes = enc
+            .encode(&Frame::new(13, 7, format, data)?, i as u64)?
+            .bytes;
         std::fs::write(fp.join(format!("seed-{}", format.name())), &bytes)?;
         seq.extend_from_slice(&bytes);
         // A packet stream: each packet as [len u16][time step u8][packet], shuffled by reversal.

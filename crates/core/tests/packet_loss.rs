@@ -2,8 +2,8 @@
 
 mod common;
 
-use aic_core::wire::{FrameKind, PushStatus, Reassembler, ReassemblyConfig};
 use aic_core::wire::{Codec, FrameHeader, Packetizer, write_frame};
+use aic_core::wire::{FrameKind, PushStatus, Reassembler, ReassemblyConfig};
 use aic_core::{Decoder, PixelFormat};
 use common::Rng;
 
@@ -32,7 +32,11 @@ fn shuffled_and_duplicated_packets_give_back_every_frame() {
     let mut tx = Packetizer::new(1200).unwrap();
     let frames: Vec<Vec<u8>> = (0..20)
         .map(|i| {
-            let kind = if i % 5 == 0 { FrameKind::Key } else { FrameKind::Delta };
+            let kind = if i % 5 == 0 {
+                FrameKind::Key
+            } else {
+                FrameKind::Delta
+            };
             let len = 500 + rng.below(20_000);
             frame(i, kind, len, &mut rng)
         })
@@ -42,7 +46,11 @@ fn shuffled_and_duplicated_packets_give_back_every_frame() {
     for f in &frames {
         let mut packets = tx.packetize(f).unwrap();
         // Duplicate about a third of the packets, then shuffle within the frame.
-        let dups: Vec<Vec<u8>> = packets.iter().filter(|_| rng.chance(0.3)).cloned().collect();
+        let dups: Vec<Vec<u8>> = packets
+            .iter()
+            .filter(|_| rng.chance(0.3))
+            .cloned()
+            .collect();
         packets.extend(dups);
         rng.shuffle(&mut packets);
         for p in &packets {
@@ -61,8 +69,13 @@ fn shuffled_and_duplicated_packets_give_back_every_frame() {
 fn packets_of_neighbouring_frames_interleaved() {
     let mut rng = Rng::new(2);
     let mut tx = Packetizer::new(1000).unwrap();
-    let frames: Vec<Vec<u8>> = (0..6).map(|i| frame(i, FrameKind::Delta, 8000, &mut rng)).collect();
-    let mut packets: Vec<Vec<u8>> = frames.iter().flat_map(|f| tx.packetize(f).unwrap()).collect();
+    let frames: Vec<Vec<u8>> = (0..6)
+        .map(|i| frame(i, FrameKind::Delta, 8000, &mut rng))
+        .collect();
+    let mut packets: Vec<Vec<u8>> = frames
+        .iter()
+        .flat_map(|f| tx.packetize(f).unwrap())
+        .collect();
     rng.shuffle(&mut packets);
     let mut rx = Reassembler::default();
     for p in &packets {
@@ -85,7 +98,11 @@ fn dropped_packets_lose_only_their_frames() {
     });
     let (mut sent_whole, mut complete) = (Vec::new(), Vec::new());
     for i in 0..200u32 {
-        let kind = if i % 10 == 0 { FrameKind::Key } else { FrameKind::Delta };
+        let kind = if i % 10 == 0 {
+            FrameKind::Key
+        } else {
+            FrameKind::Delta
+        };
         let len = 100 + rng.below(6000);
         let f = frame(i, kind, len, &mut rng);
         let now = u64::from(i) * 33_333;
@@ -102,7 +119,11 @@ fn dropped_packets_lose_only_their_frames() {
         }
         complete.extend(std::iter::from_fn(|| rx.poll_frame()));
         // Bounded: a 100 ms window at 30 fps keeps at most 4 incomplete frames.
-        assert!(rx.frames_in_flight() <= 4, "{} in flight", rx.frames_in_flight());
+        assert!(
+            rx.frames_in_flight() <= 4,
+            "{} in flight",
+            rx.frames_in_flight()
+        );
     }
     assert_eq!(complete, sent_whole);
     assert!(rx.stats().dropped > 0);
@@ -144,7 +165,11 @@ fn garbage_flood_keeps_memory_bounded_and_good_frames_flow() {
             let clen = frame_len as usize;
             let ch = clen.div_ceil(usize::from(count));
             let start = usize::from(index) * ch;
-            let len = if start < clen { (clen - start).min(ch) } else { 1 };
+            let len = if start < clen {
+                (clen - start).min(ch)
+            } else {
+                1
+            };
             p.extend((0..len).map(|_| rng.next() as u8));
             if rx.push(&p, round * 1000).is_err() {
                 errors += 1;

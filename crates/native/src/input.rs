@@ -139,7 +139,7 @@ fn check_y4m_header(path: &Path, line: &[u8]) -> Result<(u32, u32, u64)> {
                     interval = d.saturating_mul(1_000_000) / n;
                 }
             }
-            "C" if !value.starts_with("420") || value.contains('p') && value != "420paldv" => {
+            "C" if !["420", "420jpeg", "420paldv", "420mpeg2"].contains(&value) => {
                 return Err(NativeError::invalid(
                     path,
                     format!(

@@ -75,17 +75,18 @@ fn write_y4m(path: &Path, frames: &[Frame], frame_interval_us: u64) -> Result<()
         y4m::Ratio::new(1_000_000, frame_interval_us as usize)
     };
     let y4m_err = |e: y4m::Error| NativeError::invalid(path, format!("writing Y4M: {e}"));
-    let mut enc = y4m::encode(first.width() as usize, first.height() as usize, rate)
-        .with_colorspace(y4m::Colorspace::C420jpeg)
-        .write_header(&mut writer)
-        .map_err(y4m_err)?;
-    for f in frames {
-        let yuv = to_i420(f);
-        let p = yuv.planes();
-        let planes = [p[0].data, p[1].data, p[2].data];
-        enc.write_frame(&y4m::Frame::new(planes, None))
+    {
+        let mut enc = y4m::encode(first.width() as usize, first.height() as usize, rate)
+            .with_colorspace(y4m::Colorspace::C420jpeg)
+            .write_header(&mut writer)
             .map_err(y4m_err)?;
+        for f in frames {
+            let yuv = to_i420(f);
+            let p = yuv.planes();
+            let planes = [p[0].data, p[1].data, p[2].data];
+            enc.write_frame(&y4m::Frame::new(planes, None))
+                .map_err(y4m_err)?;
+        }
     }
-    drop(enc);
     writer.flush().map_err(|e| NativeError::io(path, e))
 }

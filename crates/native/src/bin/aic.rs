@@ -66,6 +66,9 @@ enum Command {
         /// Print one JSON object: {"runs":[...], "mean":[...]}.
         #[arg(long)]
         json: bool,
+        /// Print only the means, not one row per file.
+        #[arg(long)]
+        summary: bool,
     },
 }
 
@@ -117,7 +120,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             codec,
             quality,
             json,
-        } => evaluate(&inputs, &codec, &quality, json),
+            summary,
+        } => evaluate(&inputs, &codec, &quality, json, summary),
     }
 }
 
@@ -294,6 +298,7 @@ fn evaluate(
     codecs: &[String],
     quality: &[String],
     json: bool,
+    summary: bool,
 ) -> Result<(), CliError> {
     let codecs = codecs
         .iter()
@@ -332,7 +337,7 @@ fn evaluate(
     if json {
         println!("{}", serde_json::to_string(&report).expect("serialisable"));
     } else {
-        print_table(&report);
+        print_table(&report, summary);
     }
     Ok(())
 }
@@ -341,30 +346,32 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
 }
 
-fn print_table(report: &Report) {
-    println!(
-        "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
-        "file", "codec", "q", "bytes", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
-    );
-    for r in &report.runs {
-        let name = Path::new(&r.file)
-            .file_name()
-            .map_or(r.file.clone(), |n| n.to_string_lossy().into_owned());
+fn print_table(report: &Report, summary: bool) {
+    if !summary {
         println!(
-            "{:<40} {:>6} {:>4} {:>10} {:>7.3} {:>7} {:>6} {:>7} {:>9.1} {:>9.1}",
-            name,
-            r.codec,
-            r.quality,
-            r.bytes,
-            r.bpp,
-            opt(r.psnr, 2),
-            opt(r.ssim, 4),
-            opt(r.ms_ssim, 4),
-            r.encode_ms,
-            r.decode_ms
+            "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
+            "file", "codec", "q", "bytes", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
         );
+        for r in &report.runs {
+            let name = Path::new(&r.file)
+                .file_name()
+                .map_or(r.file.clone(), |n| n.to_string_lossy().into_owned());
+            println!(
+                "{:<40} {:>6} {:>4} {:>10} {:>7.3} {:>7} {:>6} {:>7} {:>9.1} {:>9.1}",
+                name,
+                r.codec,
+                r.quality,
+                r.bytes,
+                r.bpp,
+                opt(r.psnr, 2),
+                opt(r.ssim, 4),
+                opt(r.ms_ssim, 4),
+                r.encode_ms,
+                r.decode_ms
+            );
+        }
+        println!();
     }
-    println!();
     println!(
         "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
         "mean", "codec", "q", "images", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
