@@ -37,6 +37,7 @@
 
 pub mod codec;
 pub mod color;
+pub mod entropy;
 pub mod error;
 pub mod frame;
 #[doc(hidden)]
