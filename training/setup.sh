@@ -6,7 +6,7 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch, compressai, PIL, numpy" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, compressai, PIL, numpy, matplotlib, scipy, safetensors" 2>/dev/null; then
   .venv/bin/pip install --upgrade pip
   if [ -f requirements.txt ] && grep -q '==' requirements.txt; then
     .venv/bin/pip install -r requirements.txt

@@ -44,6 +44,7 @@ pub mod frame;
 pub mod fuzzing;
 pub mod limits;
 pub mod metrics;
+pub mod planar;
 pub mod wire;
 
 pub use codec::{CodecChoice, DecodedFrame, Decoder, EncodedFrame, Encoder, EncoderConfig};
