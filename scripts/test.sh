@@ -13,6 +13,14 @@ step "toolchain: clippy, rustfmt, wasm32 target"
 rustup component add clippy rustfmt >/dev/null
 rustup target add wasm32-unknown-unknown >/dev/null
 
+step "system packages: a software Vulkan driver (lavapipe) for the wgpu backend's tests"
+if ! dpkg -s mesa-vulkan-drivers >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends mesa-vulkan-drivers
+fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+
 step "Python reference for the metric tests (scikit-image)"
 if [ ! -x "$CACHE/test-venv/bin/python" ]; then
   python3 -m venv "$CACHE/test-venv"

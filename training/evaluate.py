@@ -26,7 +26,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "metrics"))
-from make_fixtures import ms_ssim_channel  # noqa: E402
+from msssim_ref import ms_ssim_channel  # noqa: E402
 
 DATA = Path(os.environ.get("AIC_DATA", Path.home() / ".cache" / "aic-data"))
 JPEG_Q = [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90]
@@ -97,8 +97,8 @@ def main():
     jpeg = pillow_runs(files, "JPEG", JPEG_Q)
     webp = pillow_runs(files, "WEBP", WEBP_Q)
 
-    def fmt(v, d=2):
-        return "–" if v is None else f"{v:+.{d}f}" if isinstance(v, float) and d == -1 else f"{v:.{d}f}"
+    def gap(ours, ref):
+        return "–" if ref is None else f"{ours - ref:+.2f}"
 
     lines = [
         "# Rate–distortion on the held-out photos",
@@ -113,7 +113,7 @@ def main():
         dj, dw = at_bpp(jpeg, r["bpp"]), at_bpp(webp, r["bpp"])
         lines.append(
             f"| AIC neural | {r['quality']} | {r['bpp']:.3f} | {r['psnr']:.2f} | {r['ms_ssim']:.4f} | "
-            f"{'–' if dj is None else f'{r['psnr'] - dj:+.2f}'} | {'–' if dw is None else f'{r['psnr'] - dw:+.2f}'} | "
+            f"{gap(r['psnr'], dj)} | {gap(r['psnr'], dw)} | "
             f"{r['encode_ms']:.1f} | {r['decode_ms']:.1f} |")
     for rows in (jpeg, webp):
         for r in rows:

@@ -38,6 +38,9 @@ def parse_args():
     p.add_argument("--name", default="v1")
     p.add_argument("--data", default=DATA, help="dir with train/ and eval/ PNGs")
     p.add_argument("--resume", action="store_true", help="continue from runs/<name>/ckpt.pt if it exists")
+    p.add_argument("--init", default=None,
+                   help="start a new run from a committed weights-only checkpoint (checkpoints/*.pt: "
+                        "model state + step; optimizers start fresh), e.g. on a new machine")
     p.add_argument("--N", type=int, default=96)
     p.add_argument("--M", type=int, default=128)
     p.add_argument("--batch", type=int, default=8)
@@ -165,6 +168,11 @@ def main():
         log(f"# resumed from {ckpt_path} at step {step}")
     elif os.path.exists(ckpt_path):
         raise SystemExit(f"{ckpt_path} exists: pass --resume (or use another --name)")
+    elif args.init:
+        ck = torch.load(args.init, map_location=dev, weights_only=False)
+        model.load_state_dict(ck["model"])
+        step, elapsed_before = ck["step"], ck.get("elapsed", 0.0)
+        log(f"# initialised from {args.init} at step {step} (fresh optimizers)")
 
     with open(os.path.join(run, "args.json"), "w") as f:
         json.dump(vars(args), f, indent=1)

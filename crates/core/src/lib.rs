@@ -44,6 +44,8 @@ pub mod frame;
 pub mod fuzzing;
 pub mod limits;
 pub mod metrics;
+#[cfg(feature = "neural")]
+pub mod model;
 pub mod planar;
 pub mod wire;
 

@@ -6,7 +6,9 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig};
+use std::sync::Arc;
+
+use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, NeuralCodec};
 use aic_core::color::{to_i420, to_rgb8};
 use aic_core::metrics::{ms_ssim, psnr, ssim};
 use aic_core::wire::Codec;
@@ -36,12 +38,12 @@ impl EvalCodec {
         }
     }
 
-    /// The qualities `--quality all` stands for.
-    pub fn all_qualities(self) -> Vec<u8> {
+    /// The qualities `--quality all` stands for, given the neural model's level count.
+    pub fn all_qualities(self, neural_levels: u8) -> Vec<u8> {
         match self {
             EvalCodec::Jpeg => vec![10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
             EvalCodec::Aic(CodecChoice::Zlib) => vec![1, 6, 9],
-            EvalCodec::Aic(_) => vec![aic_core::codec::zlib::DEFAULT_LEVEL],
+            EvalCodec::Aic(_) => (1..=neural_levels).collect(),
         }
     }
 
@@ -49,7 +51,8 @@ impl EvalCodec {
     pub fn default_quality(self) -> u8 {
         match self {
             EvalCodec::Jpeg => 75,
-            EvalCodec::Aic(_) => aic_core::codec::zlib::DEFAULT_LEVEL,
+            EvalCodec::Aic(CodecChoice::Zlib) => aic_core::codec::zlib::DEFAULT_LEVEL,
+            EvalCodec::Aic(_) => EncoderConfig::default().quality,
         }
     }
 }
@@ -124,12 +127,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Codes every frame of `input` and measures the result. `fallback` receives the reason
-/// when `auto` had to fall back to the lossless codec.
+/// Codes every frame of `input` and measures the result, with the neural model `neural` when
+/// given. `fallback` receives the reason when `auto` had to fall back to the lossless codec.
 pub fn evaluate(
     input: &Input,
     codec: EvalCodec,
     quality: u8,
+    neural: Option<&Arc<NeuralCodec>>,
     fallback: &mut dyn FnMut(&str),
 ) -> Result<Run> {
     let path = &input.path;
@@ -148,8 +152,14 @@ pub fn evaluate(
                     aic_core::codec::zlib::DEFAULT_LEVEL
                 },
             };
-            let mut enc = Encoder::new(config).map_err(|e| NativeError::codec(path, e))?;
-            let mut dec = Decoder::new();
+            let (enc, mut dec) = match neural {
+                Some(n) if choice != CodecChoice::Zlib => (
+                    Encoder::with_neural(config, n.clone()),
+                    Decoder::with_neural(n.clone()),
+                ),
+                _ => (Encoder::new(config), Decoder::new()),
+            };
+            let mut enc = enc.map_err(|e| NativeError::codec(path, e))?;
             for (i, f) in input.frames.iter().enumerate() {
                 let t = now();
                 let e = enc

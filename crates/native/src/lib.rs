@@ -5,8 +5,12 @@
 //! - [`input`]: PNG, JPEG, PPM/PNM and Y4M files → [`aic_core::Frame`]s.
 //! - [`output`]: frames → PNG, PPM or Y4M files.
 //! - [`eval`]: size and quality of codecs over files, the data behind `aic eval`.
+//! - [`bench`]: timings behind `aic bench`.
+//! - [`backend`]: the Burn device the neural codec runs on (`--backend flex|wgpu`).
 //! - [`error`]: [`NativeError`], which always names the file concerned.
 
+pub mod backend;
+pub mod bench;
 pub mod error;
 pub mod eval;
 pub mod input;

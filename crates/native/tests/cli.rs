@@ -208,19 +208,69 @@ fn bad_inputs_name_the_file_and_fail_cleanly() {
 }
 
 #[test]
-fn neural_is_clearly_unavailable_and_auto_falls_back() {
-    let src = tmp("n.png");
-    picture(32, 32).save(&src).unwrap();
-    let err = fails(&[
+fn neural_round_trip_info_and_eval() {
+    let (src, aicf, back) = (tmp("n.png"), tmp("n.aic"), tmp("n-back.png"));
+    picture(200, 180).save(&src).unwrap();
+    ok(&[
         "encode",
         s(&src),
         "-o",
-        s(&tmp("n.aic")),
+        s(&aicf),
         "--codec",
         "neural",
+        "--quality",
+        "4",
     ]);
-    assert!(err.contains("neural codec is not available"), "{err}");
-    let out = aic(&["encode", s(&src), "-o", s(&tmp("n.aic"))]);
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("lossless zlib"));
+    let raw = 200 * 180 * 3;
+    let size = std::fs::metadata(&aicf).unwrap().len() as usize;
+    assert!(size * 10 < raw, "neural frame of {size} bytes");
+    ok(&["decode", s(&aicf), "-o", s(&back)]);
+    assert_eq!(
+        image::open(&back).unwrap().to_rgb8().dimensions(),
+        (200, 180)
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&["info", s(&aicf), "--json"])).unwrap();
+    let f = &json["frames"][0];
+    assert_eq!(
+        (f["codec"].as_str(), f["quality"].as_u64()),
+        (Some("neural"), Some(4))
+    );
+    assert_eq!(f["model_id"], 1);
+    // auto uses the model when it loads.
+    ok(&["encode", s(&src), "-o", s(&aicf)]);
+    let json: serde_json::Value = serde_json::from_str(&ok(&["info", s(&aicf), "--json"])).unwrap();
+    assert_eq!(json["frames"][0]["codec"], "neural");
+    // eval at every quality: real sizes, finite PSNR, rate grows with quality overall.
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "eval",
+        s(&src),
+        "--codec",
+        "neural",
+        "--quality",
+        "all",
+        "--json",
+    ]))
+    .unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 6);
+    for r in runs {
+        assert!(r["psnr"].as_f64().unwrap() > 15.0, "{r}");
+        assert_eq!(r["codec"], "neural");
+    }
+    assert!(runs[5]["bytes"].as_u64() > runs[0]["bytes"].as_u64());
+    // Bad arguments are clear errors.
+    let out = aic(&[
+        "encode",
+        s(&src),
+        "-o",
+        s(&aicf),
+        "--codec",
+        "neural",
+        "--quality",
+        "9",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("levels 1..=6"));
+    let out = aic(&["--backend", "tpu", "info", s(&aicf)]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -3,7 +3,9 @@
 //! # Module Overview
 //! [`Encoder`] picks the codec ([`CodecChoice`]), runs it, and writes the frame header;
 //! [`Decoder`] reads the header, checks that it can decode the codec, and runs it.
-//! The lossless [`zlib`] codec is always available; the neural codec plugs in here.
+//! The lossless [`zlib`] codec is always available; the [`neural`] codec when the encoder or
+//! decoder is given a [`NeuralCodec`] (`with_neural`). The `*_async` methods never block
+//! (use them on WebGPU in the browser); the plain ones wait for the device.
 //!
 //! ```
 //! use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig};
@@ -16,7 +18,18 @@
 //! assert_eq!(decoded.frame, frame);
 //! ```
 
+#[cfg(feature = "neural")]
+pub mod neural;
+#[cfg(not(feature = "neural"))]
+mod no_neural;
 pub mod zlib;
+
+use std::sync::Arc;
+
+#[cfg(feature = "neural")]
+pub use neural::{Latent, NeuralCodec};
+#[cfg(not(feature = "neural"))]
+pub use no_neural::{Latent, NeuralCodec};
 
 use crate::error::{Error, ParameterError, Result};
 use crate::frame::Frame;
@@ -78,14 +91,15 @@ pub struct EncodedFrame {
     pub fallback_reason: Option<String>,
 }
 
-/// Why the neural codec cannot run in this build.
-const NEURAL_UNAVAILABLE: &str = "the neural codec is not available in this build (no model)";
+/// Why the neural codec cannot run without a model.
+const NEURAL_UNAVAILABLE: &str = "the neural codec is not available: no model was loaded";
 
 /// Encodes frames, numbering them in sequence.
 #[derive(Debug, Clone)]
 pub struct Encoder {
     config: EncoderConfig,
     next_seq: u32,
+    neural: Option<Arc<NeuralCodec>>,
 }
 
 impl Encoder {
@@ -104,7 +118,30 @@ impl Encoder {
         Ok(Encoder {
             config,
             next_seq: 0,
+            neural: None,
         })
+    }
+
+    /// An encoder that can use the neural codec `neural`; checks the quality level.
+    pub fn with_neural(config: EncoderConfig, neural: Arc<NeuralCodec>) -> Result<Self> {
+        let mut enc = Encoder::new(EncoderConfig {
+            codec: CodecChoice::Zlib,
+            ..config
+        })?;
+        if config.codec != CodecChoice::Zlib && !(1..=neural.levels()).contains(&config.quality) {
+            return Err(ParameterError::new(
+                "quality",
+                format!(
+                    "{}, the neural codec has levels 1..={}",
+                    config.quality,
+                    neural.levels()
+                ),
+            )
+            .into());
+        }
+        enc.config = config;
+        enc.neural = Some(neural);
+        Ok(enc)
     }
 
     /// The settings.
@@ -112,18 +149,41 @@ impl Encoder {
         self.config
     }
 
-    /// Encodes one frame captured at `timestamp_us`. A failed call leaves the encoder as it was.
+    /// Encodes one frame captured at `timestamp_us`, waiting for the device if needed.
+    /// A failed call leaves the encoder as it was.
     pub fn encode(&mut self, frame: &Frame, timestamp_us: u64) -> Result<EncodedFrame> {
-        let fallback_reason = match self.config.codec {
-            CodecChoice::Auto => Some(NEURAL_UNAVAILABLE.to_string()),
-            CodecChoice::Neural => return Err(Error::Unavailable(NEURAL_UNAVAILABLE.into())),
-            CodecChoice::Zlib => None,
+        pollster::block_on(self.encode_async(frame, timestamp_us))
+    }
+
+    /// Encodes one frame captured at `timestamp_us` without blocking.
+    pub async fn encode_async(&mut self, frame: &Frame, timestamp_us: u64) -> Result<EncodedFrame> {
+        let neural = match (self.config.codec, &self.neural) {
+            (CodecChoice::Zlib, _) => Err(None),
+            (_, Some(n)) => match n.encode_payload(frame, self.config.quality).await {
+                Ok(payload) => Ok((n.codec(), payload)),
+                Err(e) if self.config.codec == CodecChoice::Auto => Err(Some(e.to_string())),
+                Err(e) => return Err(e),
+            },
+            (CodecChoice::Neural, None) => {
+                return Err(Error::Unavailable(NEURAL_UNAVAILABLE.into()));
+            }
+            (CodecChoice::Auto, None) => Err(Some(NEURAL_UNAVAILABLE.to_string())),
         };
-        let compressed = zlib::compress(frame.data(), self.config.zlib_level)?;
-        let (codec, payload) = if compressed.len() < frame.data().len() {
-            (Codec::Zlib, compressed.as_slice())
-        } else {
-            (Codec::Raw, frame.data())
+        let (codec, quality, payload, fallback_reason) = match neural {
+            Ok((codec, payload)) => (codec, self.config.quality, payload, None),
+            Err(reason) => {
+                let compressed = zlib::compress(frame.data(), self.config.zlib_level)?;
+                if compressed.len() < frame.data().len() {
+                    (Codec::Zlib, self.config.zlib_level, compressed, reason)
+                } else {
+                    (
+                        Codec::Raw,
+                        self.config.zlib_level,
+                        frame.data().to_vec(),
+                        reason,
+                    )
+                }
+            }
         };
         let header = FrameHeader {
             codec,
@@ -131,12 +191,12 @@ impl Encoder {
             width: frame.width(),
             height: frame.height(),
             format: frame.format(),
-            quality: self.config.zlib_level,
+            quality,
             seq: self.next_seq,
             timestamp_us,
             payload_len: payload.len() as u32,
         };
-        let bytes = write_frame(&header, payload)?;
+        let bytes = write_frame(&header, &payload)?;
         self.next_seq = self.next_seq.wrapping_add(1);
         Ok(EncodedFrame {
             bytes,
@@ -157,16 +217,30 @@ pub struct DecodedFrame {
 
 /// Decodes AIC frames. A frame that fails to decode leaves the decoder ready for the next.
 #[derive(Debug, Clone, Default)]
-pub struct Decoder {}
+pub struct Decoder {
+    neural: Option<Arc<NeuralCodec>>,
+}
 
 impl Decoder {
-    /// A decoder.
+    /// A decoder of the lossless codecs.
     pub fn new() -> Self {
-        Decoder {}
+        Decoder { neural: None }
     }
 
-    /// Decodes exactly one AIC frame (no bytes after it).
+    /// A decoder that also decodes frames of the neural codec `neural`.
+    pub fn with_neural(neural: Arc<NeuralCodec>) -> Self {
+        Decoder {
+            neural: Some(neural),
+        }
+    }
+
+    /// Decodes exactly one AIC frame (no bytes after it), waiting for the device if needed.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedFrame> {
+        pollster::block_on(self.decode_async(bytes))
+    }
+
+    /// Decodes exactly one AIC frame (no bytes after it) without blocking.
+    pub async fn decode_async(&mut self, bytes: &[u8]) -> Result<DecodedFrame> {
         let (header, payload, used) = read_frame(bytes)?;
         if used != bytes.len() {
             return Err(crate::error::inconsistent(
@@ -175,11 +249,21 @@ impl Decoder {
                 bytes.len() as u64,
             ));
         }
-        self.decode_payload(&header, payload)
+        self.decode_payload_async(&header, payload).await
     }
 
-    /// Decodes a payload whose header was already parsed (e.g. from [`crate::wire::frames`]).
+    /// Decodes a payload whose header was already parsed (e.g. from [`crate::wire::frames`]),
+    /// waiting for the device if needed.
     pub fn decode_payload(&mut self, header: &FrameHeader, payload: &[u8]) -> Result<DecodedFrame> {
+        pollster::block_on(self.decode_payload_async(header, payload))
+    }
+
+    /// Decodes a payload whose header was already parsed, without blocking.
+    pub async fn decode_payload_async(
+        &mut self,
+        header: &FrameHeader,
+        payload: &[u8],
+    ) -> Result<DecodedFrame> {
         let len = header.format.frame_len(header.width, header.height);
         let pixels = match header.codec {
             Codec::Raw => payload.to_vec(),
@@ -188,12 +272,30 @@ impl Decoder {
                 model_id,
                 weights_hash,
             } => {
-                return Err(crate::error::ModelError {
-                    model_id,
-                    weights_hash,
-                    available: "this build has no neural model".into(),
-                }
-                .into());
+                let Some(neural) = &self.neural else {
+                    return Err(crate::error::ModelError {
+                        model_id,
+                        weights_hash,
+                        available: "this decoder has no neural model".into(),
+                    }
+                    .into());
+                };
+                neural.check_codec(&header.codec)?;
+                let latent =
+                    neural.decode_latent(payload, header.quality, header.width, header.height)?;
+                let frame = neural
+                    .synthesize(
+                        &latent,
+                        header.quality,
+                        header.width,
+                        header.height,
+                        header.format,
+                    )
+                    .await?;
+                return Ok(DecodedFrame {
+                    header: *header,
+                    frame,
+                });
             }
         };
         let frame = Frame::new(header.width, header.height, header.format, pixels)?;

@@ -80,7 +80,8 @@ pub fn encode_symbols(
         for &s in chunk {
             let index = i64::from(s) - i64::from(ch.start);
             if (0..i64::from(ch.in_range)).contains(&index) {
-                enc.encode_symbol(index as usize, &ch.model).map_err(coder_err)?;
+                enc.encode_symbol(index as usize, &ch.model)
+                    .map_err(coder_err)?;
                 continue;
             }
             enc.encode_symbol(escape, &ch.model).map_err(coder_err)?;
@@ -94,13 +95,15 @@ pub fn encode_symbols(
             // Exp-Golomb: bit length of over + 1, then its bits below the top one.
             let v = over + 1;
             let bits = 64 - v.leading_zeros();
-            enc.encode_symbol((bits - 1) as usize, uniform(64)).map_err(coder_err)?;
+            enc.encode_symbol((bits - 1) as usize, uniform(64))
+                .map_err(coder_err)?;
             let mut rest = bits - 1;
             while rest > 0 {
                 let k = rest.min(CHUNK_BITS);
                 rest -= k;
                 let part = ((v >> rest) & ((1 << k) - 1)) as usize;
-                enc.encode_symbol(part, uniform(1 << k)).map_err(coder_err)?;
+                enc.encode_symbol(part, uniform(1 << k))
+                    .map_err(coder_err)?;
             }
         }
     }
@@ -146,7 +149,9 @@ pub fn decode_symbols(
             let side = dec.decode_symbol(uniform(2)).map_err(coder_err)?;
             let bits = dec.decode_symbol(uniform(64)).map_err(coder_err)? as u32 + 1;
             if bits > 33 {
-                return Err(corrupt(format!("escape of {bits} bits exceeds a 32-bit symbol")));
+                return Err(corrupt(format!(
+                    "escape of {bits} bits exceeds a 32-bit symbol"
+                )));
             }
             let mut v: u64 = 1;
             let mut rest = bits - 1;
@@ -162,7 +167,8 @@ pub fn decode_symbols(
                 i64::from(ch.start) + i64::from(ch.in_range) + over
             };
             out.push(
-                i32::try_from(s).map_err(|_| corrupt(format!("escaped symbol {s} exceeds 32 bits")))?,
+                i32::try_from(s)
+                    .map_err(|_| corrupt(format!("escaped symbol {s} exceeds 32 bits")))?,
             );
         }
     }

@@ -78,8 +78,12 @@ impl EntropyTables {
                 .map(|&f| u32::try_from(f).ok().filter(|&f| f > 0))
                 .collect::<Option<_>>()
                 .ok_or_else(|| bad(format!("table {i}: a frequency is not positive")))?;
-            let model = Model::from_nonzero_fixed_point_probabilities(&probs, false)
-                .map_err(|()| bad(format!("table {i}: frequencies do not sum to 2^{PRECISION}")))?;
+            let model =
+                Model::from_nonzero_fixed_point_probabilities(&probs, false).map_err(|()| {
+                    bad(format!(
+                        "table {i}: frequencies do not sum to 2^{PRECISION}"
+                    ))
+                })?;
             models.push(ChannelModel {
                 start: start[i],
                 in_range: (s - 1) as u32,

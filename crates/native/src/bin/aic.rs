@@ -3,9 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, zlib};
+use std::sync::Arc;
+
+use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, NeuralCodec, zlib};
 use aic_core::wire::{Codec, frames};
 use aic_native::NativeError;
+use aic_native::backend::Backend;
+use aic_native::bench;
 use aic_native::eval::{self, EvalCodec, Report};
 use aic_native::input::{expand_paths, read_input};
 use aic_native::output::write_frames;
@@ -16,6 +20,9 @@ use serde::Serialize;
 #[derive(Debug, Parser)]
 #[command(name = "aic", version, about)]
 struct Cli {
+    /// Backend of the neural codec: flex (CPU) or wgpu (GPU through Vulkan).
+    #[arg(long, global = true, default_value = "flex", value_parser = parse_backend)]
+    backend: Backend,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,6 +77,55 @@ enum Command {
         #[arg(long)]
         summary: bool,
     },
+    /// Time the neural codec's encode and decode at several frame sizes, against zlib and
+    /// JPEG on the same frames (medians).
+    Bench {
+        /// A photo to scale to each size (default: a synthetic picture).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Frame sizes, comma-separated WxH.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "320x240,640x480,1280x720"
+        )]
+        sizes: Vec<String>,
+        /// Timed iterations per measurement (after 2 untimed warm-up runs).
+        #[arg(long, default_value_t = 10)]
+        iterations: usize,
+        /// Neural quality level.
+        #[arg(long, default_value_t = 3)]
+        quality: u8,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    Backend::parse(s).ok_or_else(|| format!("unknown backend `{s}`: use flex or wgpu"))
+}
+
+/// Loads the model for `codec`: required for `neural`, optional for `auto` (a note says why
+/// it falls back), not loaded for `zlib`.
+fn model_for(
+    codec: CodecChoice,
+    backend: Backend,
+    what: &Path,
+) -> Result<Option<Arc<NeuralCodec>>, CliError> {
+    match codec {
+        CodecChoice::Zlib => Ok(None),
+        CodecChoice::Neural => backend
+            .load_model()
+            .map(Some)
+            .map_err(|reason| NativeError::invalid(what, reason).into()),
+        CodecChoice::Auto => Ok(backend
+            .load_model()
+            .inspect_err(|reason| {
+                eprintln!("note: the neural codec cannot run ({reason}): using zlib")
+            })
+            .ok()),
+    }
 }
 
 fn parse_codec(s: &str) -> Result<CodecChoice, String> {
@@ -106,14 +162,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
+    let backend = cli.backend;
     match cli.command {
         Command::Encode {
             input,
             output,
             codec,
             quality,
-        } => encode(&input, &output, codec, quality),
-        Command::Decode { input, output } => decode(&input, &output),
+        } => encode(&input, &output, codec, quality, backend),
+        Command::Decode { input, output } => decode(&input, &output, backend),
         Command::Info { input, json } => info(&input, json),
         Command::Eval {
             inputs,
@@ -121,7 +178,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             quality,
             json,
             summary,
-        } => evaluate(&inputs, &codec, &quality, json, summary),
+        } => evaluate(&inputs, &codec, &quality, json, summary, backend),
+        Command::Bench {
+            image,
+            sizes,
+            iterations,
+            quality,
+            json,
+        } => run_bench(image.as_deref(), &sizes, iterations, quality, json, backend),
     }
 }
 
@@ -146,10 +210,15 @@ fn encode(
     output: &Path,
     codec: CodecChoice,
     quality: Option<u8>,
+    backend: Backend,
 ) -> Result<(), CliError> {
     let src = read_input(input)?;
-    let mut enc =
-        Encoder::new(encoder_config(codec, quality)).map_err(|e| NativeError::codec(input, e))?;
+    let config = encoder_config(codec, quality);
+    let enc = match model_for(codec, backend, input)? {
+        Some(model) => Encoder::with_neural(config, model),
+        None => Encoder::new(config),
+    };
+    let mut enc = enc.map_err(|e| NativeError::codec(input, e))?;
     let mut out = Vec::new();
     for (i, frame) in src.frames.iter().enumerate() {
         let e = enc
@@ -171,9 +240,19 @@ fn read_aic(input: &Path) -> Result<Vec<u8>, CliError> {
     Ok(std::fs::read(input).map_err(|e| NativeError::io(input, e))?)
 }
 
-fn decode(input: &Path, output: &Path) -> Result<(), CliError> {
+fn decode(input: &Path, output: &Path, backend: Backend) -> Result<(), CliError> {
     let bytes = read_aic(input)?;
-    let mut dec = Decoder::new();
+    let neural =
+        frames(&bytes).any(|f| f.is_ok_and(|f| matches!(f.header.codec, Codec::Neural { .. })));
+    let mut dec = if neural {
+        Decoder::with_neural(
+            backend
+                .load_model()
+                .map_err(|r| NativeError::invalid(input, r))?,
+        )
+    } else {
+        Decoder::new()
+    };
     let mut decoded = Vec::new();
     let mut stamps = Vec::new();
     for f in frames(&bytes) {
@@ -276,14 +355,14 @@ fn info(input: &Path, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn qualities(codec: EvalCodec, spec: &[String]) -> Result<Vec<u8>, CliError> {
+fn qualities(codec: EvalCodec, spec: &[String], levels: u8) -> Result<Vec<u8>, CliError> {
     if spec.is_empty() {
         return Ok(vec![codec.default_quality()]);
     }
     let mut out = Vec::new();
     for s in spec {
         if s == "all" {
-            out.extend(codec.all_qualities());
+            out.extend(codec.all_qualities(levels));
         } else {
             out.push(s.parse::<u8>().map_err(|_| {
                 CliError::Usage(format!("bad quality `{s}`: use numbers or `all`"))
@@ -299,6 +378,7 @@ fn evaluate(
     quality: &[String],
     json: bool,
     summary: bool,
+    backend: Backend,
 ) -> Result<(), CliError> {
     let codecs = codecs
         .iter()
@@ -310,9 +390,18 @@ fn evaluate(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let wants = |c: CodecChoice| codecs.contains(&EvalCodec::Aic(c));
+    let model = if wants(CodecChoice::Neural) {
+        model_for(CodecChoice::Neural, backend, Path::new("model"))?
+    } else if wants(CodecChoice::Auto) {
+        model_for(CodecChoice::Auto, backend, Path::new("model"))?
+    } else {
+        None
+    };
+    let levels = model.as_ref().map_or(0, |m| m.levels());
     let plan = codecs
         .iter()
-        .map(|&c| Ok((c, qualities(c, quality)?)))
+        .map(|&c| Ok((c, qualities(c, quality, levels)?)))
         .collect::<Result<Vec<_>, CliError>>()?;
     let mut runs = Vec::new();
     let mut noted = false;
@@ -320,7 +409,7 @@ fn evaluate(
         let input = read_input(&path)?;
         for (codec, qs) in &plan {
             for &q in qs {
-                let run = eval::evaluate(&input, *codec, q, &mut |reason| {
+                let run = eval::evaluate(&input, *codec, q, model.as_ref(), &mut |reason| {
                     if !noted {
                         eprintln!("note: using the lossless zlib codec: {reason}");
                         noted = true;
@@ -391,4 +480,42 @@ fn print_table(report: &Report, summary: bool) {
             m.decode_ms
         );
     }
+}
+
+fn run_bench(
+    image: Option<&Path>,
+    sizes: &[String],
+    iterations: usize,
+    quality: u8,
+    json: bool,
+    backend: Backend,
+) -> Result<(), CliError> {
+    let sizes = sizes
+        .iter()
+        .map(|s| {
+            s.split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                .ok_or_else(|| CliError::Usage(format!("bad size `{s}`: use WxH")))
+        })
+        .collect::<Result<Vec<(u32, u32)>, _>>()?;
+    let model = model_for(CodecChoice::Neural, backend, Path::new("model"))?.expect("neural model");
+    let source = match image {
+        Some(p) => Some(read_input(p)?.frames.remove(0)),
+        None => None,
+    };
+    let report = bench::run(
+        &model,
+        backend,
+        source.as_ref(),
+        &sizes,
+        iterations.max(1),
+        quality,
+    )
+    .map_err(|e| NativeError::codec(Path::new("bench"), e))?;
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+    } else {
+        bench::print(&report);
+    }
+    Ok(())
 }

@@ -1,0 +1,116 @@
+//! The shipped weights: model id, weights hash, and loading from bytes.
+//!
+//! One safetensors file holds the network (under the module's field paths) and the integer
+//! entropy tables (`entropy.*`); `training/export.py` writes it. The frame header carries
+//! [`MODEL_ID`] and the first 8 bytes of the file's SHA-256, so a decoder refuses frames made
+//! with other weights (`docs/format.md` §2.3).
+
+use burn::tensor::Device;
+use burn_store::{ModuleSnapshot, SafetensorsStore};
+use safetensors::SafeTensors;
+use safetensors::tensor::Dtype;
+use sha2::{Digest, Sha256};
+
+use super::{CodecModel, ModelConfig};
+use crate::entropy::EntropyTables;
+use crate::error::{Error, ParameterError, Result};
+
+/// Architecture id of this model (`aic-fp1`), written in every neural frame header.
+pub const MODEL_ID: u16 = 1;
+
+/// The weights shipped in the binary (`crates/core/weights/aic-fp1.safetensors`).
+pub static SHIPPED: &[u8] = include_bytes!("../../weights/aic-fp1.safetensors");
+
+/// The weights hash the header carries: the first 8 bytes of SHA-256, little-endian.
+pub fn weights_hash(bytes: &[u8]) -> u64 {
+    let digest = Sha256::digest(bytes);
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+fn bad(detail: impl Into<String>) -> Error {
+    Error::Parameter(ParameterError::new("weights", detail))
+}
+
+/// Reads an integer or float tensor of the file as `Vec<T>`.
+fn read<T: Copy>(
+    st: &SafeTensors<'_>,
+    name: &str,
+    dtype: Dtype,
+    conv: fn([u8; 4]) -> T,
+) -> Result<Vec<T>> {
+    let view = st
+        .tensor(name)
+        .map_err(|e| bad(format!("tensor {name}: {e}")))?;
+    if view.dtype() != dtype {
+        return Err(bad(format!(
+            "tensor {name} is {:?}, expected {dtype:?}",
+            view.dtype()
+        )));
+    }
+    Ok(view
+        .data()
+        .chunks_exact(4)
+        .map(|b| conv([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// Everything loaded from a weights file.
+#[derive(Debug)]
+pub struct LoadedWeights {
+    /// The network, on the requested device.
+    pub model: CodecModel,
+    /// Its sizes.
+    pub config: ModelConfig,
+    /// The integer entropy tables.
+    pub tables: EntropyTables,
+    /// [`weights_hash`] of the file.
+    pub hash: u64,
+}
+
+/// Loads a weights file (as written by `training/export.py`) onto `device`.
+pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let meta = meta.metadata().clone().unwrap_or_default();
+    let field = |k: &str| -> Result<usize> {
+        meta.get(k)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad(format!("metadata `{k}` missing or not a number")))
+    };
+    if field("model_id")? != usize::from(MODEL_ID) {
+        return Err(bad(format!(
+            "model id {} is not {MODEL_ID}",
+            field("model_id")?
+        )));
+    }
+    let config = ModelConfig {
+        n: field("n")?,
+        m: field("m")?,
+        levels: field("levels")?,
+    };
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    let tables = EntropyTables::new(
+        config.levels,
+        config.m,
+        &read(&st, "entropy.start", Dtype::I32, i32::from_le_bytes)?,
+        &read(&st, "entropy.size", Dtype::I32, i32::from_le_bytes)?,
+        &read(&st, "entropy.freqs", Dtype::I32, i32::from_le_bytes)?,
+        &read(&st, "entropy.median", Dtype::F32, f32::from_le_bytes)?,
+    )?;
+    let mut model = CodecModel::new(&config, device);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+    let applied = model
+        .load_from(&mut store)
+        .map_err(|e| bad(format!("loading the network: {e}")))?;
+    if !applied.missing.is_empty() || !applied.errors.is_empty() {
+        return Err(bad(format!(
+            "network tensors missing {:?}, errors {:?}",
+            applied.missing, applied.errors
+        )));
+    }
+    Ok(LoadedWeights {
+        model,
+        config,
+        tables,
+        hash: weights_hash(bytes),
+    })
+}
