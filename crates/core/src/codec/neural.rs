@@ -146,7 +146,7 @@ impl NeuralCodec {
         for (c, plane) in z.chunks(h * w).enumerate() {
             for &v in plane {
                 let s = (v - medians[c]).round();
-                if !(s.abs() <= MAX_SYMBOL) {
+                if s.is_nan() || s.abs() > MAX_SYMBOL {
                     return Err(Error::Unavailable(format!(
                         "the model produced an unusable latent value ({v})"
                     )));

@@ -123,7 +123,7 @@ pub fn decode_symbols(
 ) -> Result<Vec<i32>> {
     let total = per_channel * tables.channels();
     check_level(tables, level, total, per_channel)?;
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(corrupt(format!(
             "{} bytes is not a whole number of 32-bit words",
             bytes.len()
