@@ -33,7 +33,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "unit, integration and CLI tests (native)"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee "$CACHE/test-output.txt"
 
 step "aic-core and aic-wasm build for wasm32-unknown-unknown (no std/I-O leak)"
 cargo build --locked --release -p aic-core -p aic-wasm --target wasm32-unknown-unknown
@@ -41,4 +41,7 @@ cargo build --locked --release -p aic-core -p aic-wasm --target wasm32-unknown-u
 step "fuzz targets still compile"
 cargo check --locked --manifest-path fuzz/Cargo.toml
 
-step "all tests passed"
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$CACHE/test-output.txt" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$CACHE/test-output.txt" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+step "all checks passed"
+echo "tests: $passed passed, $failed failed"
