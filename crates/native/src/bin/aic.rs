@@ -435,50 +435,79 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
 }
 
+/// One line of the eval table: label, codec, quality, count, then six measurements.
+fn row(cells: [String; 10]) {
+    let [label, codec, q, n, bpp, psnr, ssim, ms, enc, dec] = cells;
+    println!(
+        "{label:<40} {codec:>6} {q:>4} {n:>10} {bpp:>7} {psnr:>7} {ssim:>6} {ms:>7} {enc:>9} {dec:>9}"
+    );
+}
+
+fn header(label: &str, count: &str) {
+    let cells = [
+        label, "codec", "q", count, "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms",
+    ];
+    row(cells.map(String::from));
+}
+
+fn measurements(
+    bpp: f64,
+    psnr: Option<f64>,
+    ssim: Option<f64>,
+    ms_ssim: Option<f64>,
+    enc: f64,
+    dec: f64,
+) -> [String; 6] {
+    [
+        format!("{bpp:.3}"),
+        opt(psnr, 2),
+        opt(ssim, 4),
+        opt(ms_ssim, 4),
+        format!("{enc:.1}"),
+        format!("{dec:.1}"),
+    ]
+}
+
 fn print_table(report: &Report, summary: bool) {
     if !summary {
-        println!(
-            "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
-            "file", "codec", "q", "bytes", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
-        );
+        header("file", "bytes");
         for r in &report.runs {
             let name = Path::new(&r.file)
                 .file_name()
                 .map_or(r.file.clone(), |n| n.to_string_lossy().into_owned());
-            println!(
-                "{:<40} {:>6} {:>4} {:>10} {:>7.3} {:>7} {:>6} {:>7} {:>9.1} {:>9.1}",
+            let [a, b, c, d, e, f] =
+                measurements(r.bpp, r.psnr, r.ssim, r.ms_ssim, r.encode_ms, r.decode_ms);
+            row([
                 name,
-                r.codec,
-                r.quality,
-                r.bytes,
-                r.bpp,
-                opt(r.psnr, 2),
-                opt(r.ssim, 4),
-                opt(r.ms_ssim, 4),
-                r.encode_ms,
-                r.decode_ms
-            );
+                r.codec.clone(),
+                r.quality.to_string(),
+                r.bytes.to_string(),
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+            ]);
         }
         println!();
     }
-    println!(
-        "{:<40} {:>6} {:>4} {:>10} {:>7} {:>7} {:>6} {:>7} {:>9} {:>9}",
-        "mean", "codec", "q", "images", "bpp", "PSNR", "SSIM", "MS-SSIM", "enc ms", "dec ms"
-    );
+    header("mean", "images");
     for m in &report.mean {
-        println!(
-            "{:<40} {:>6} {:>4} {:>10} {:>7.3} {:>7} {:>6} {:>7} {:>9.1} {:>9.1}",
-            "",
-            m.codec,
-            m.quality,
-            m.images,
-            m.bpp,
-            opt(m.psnr, 2),
-            opt(m.ssim, 4),
-            opt(m.ms_ssim, 4),
-            m.encode_ms,
-            m.decode_ms
-        );
+        let [a, b, c, d, e, f] =
+            measurements(m.bpp, m.psnr, m.ssim, m.ms_ssim, m.encode_ms, m.decode_ms);
+        row([
+            String::new(),
+            m.codec.clone(),
+            m.quality.to_string(),
+            m.images.to_string(),
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+        ]);
     }
 }
 
