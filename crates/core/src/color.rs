@@ -41,6 +41,20 @@ pub fn to_rgb8(frame: &Frame) -> Frame {
         .expect("same dimensions, RGB8 length")
 }
 
+/// Converts any frame to RGBA8 (opaque alpha where the frame has none).
+pub fn to_rgba8(frame: &Frame) -> Frame {
+    if frame.format() == PixelFormat::Rgba8 {
+        return frame.clone();
+    }
+    let data = to_rgb8(frame)
+        .data()
+        .chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    Frame::new(frame.width(), frame.height(), PixelFormat::Rgba8, data)
+        .expect("same dimensions, RGBA8 length")
+}
+
 /// Converts any frame to I420 (chroma averaged over each 2×2 block).
 pub fn to_i420(frame: &Frame) -> Frame {
     if frame.format() == PixelFormat::I420 {

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use aic_core::color::{to_i420, to_rgb8};
 use aic_core::{Frame, PixelFormat};
-use image::{ExtendedColorType, ImageFormat};
+use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
+use image::{ExtendedColorType, ImageEncoder, ImageFormat};
 
 use crate::error::{NativeError, Result};
 
@@ -42,16 +43,29 @@ fn write_image(path: &Path, frame: &Frame, png: bool) -> Result<()> {
         PixelFormat::Rgba8 if png => (frame.data().to_vec(), ExtendedColorType::Rgba8),
         _ => (to_rgb8(frame).into_data(), ExtendedColorType::Rgb8),
     };
-    let format = if png {
-        ImageFormat::Png
-    } else {
-        ImageFormat::Pnm
+    let image_err = |source| NativeError::Image {
+        path: path.to_path_buf(),
+        source,
     };
-    image::save_buffer_with_format(path, &data, frame.width(), frame.height(), color, format)
-        .map_err(|source| NativeError::Image {
-            path: path.to_path_buf(),
-            source,
-        })
+    if png {
+        return image::save_buffer_with_format(
+            path,
+            &data,
+            frame.width(),
+            frame.height(),
+            color,
+            ImageFormat::Png,
+        )
+        .map_err(image_err);
+    }
+    // A binary PPM (P6), which every reader knows; the image crate's default would be PAM (P7).
+    let file = File::create(path).map_err(|e| NativeError::io(path, e))?;
+    let mut writer = BufWriter::new(file);
+    PnmEncoder::new(&mut writer)
+        .with_subtype(PnmSubtype::Pixmap(SampleEncoding::Binary))
+        .write_image(&data, frame.width(), frame.height(), color)
+        .map_err(image_err)?;
+    writer.flush().map_err(|e| NativeError::io(path, e))
 }
 
 fn write_y4m(path: &Path, frames: &[Frame], frame_interval_us: u64) -> Result<()> {

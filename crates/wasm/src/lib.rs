@@ -1,17 +1,22 @@
 //! WebAssembly bindings of AuraLink AIC: thin wasm-bindgen wrappers over `aic-core`, with no
-//! codec logic of their own.
+//! codec logic of their own. The npm package (`npm/`) wraps these classes in the public
+//! JavaScript API (`AicEncoder`, `AicDecoder`, data-channel helpers).
 //!
 //! # Module Overview
-//! For now: the lossless codec on RGBA frames and frame inspection. The neural codec on
-//! WebGPU / CPU arrives with the browser SDK.
+//! - [`backend`]: picks WebGPU or the CPU (Flex) and loads the shipped model once per device.
+//! - [`encoder`] / [`decoder`]: frames (RGBA) to AIC bytes and back, asynchronously.
+//! - [`packets`]: the packetizer and reassembler for `RTCDataChannel` messages.
+//! - [`error`]: core errors as JavaScript `Error`s with a stable `code`.
+//!
+//! Nothing here blocks: every read back from the GPU is awaited (`into_data_async`).
 
-use aic_core::{CodecChoice, Decoder, Encoder, EncoderConfig, Frame, PixelFormat};
+pub mod backend;
+pub mod decoder;
+pub mod encoder;
+pub mod error;
+pub mod packets;
+
 use wasm_bindgen::prelude::*;
-
-/// Converts a core error to a JavaScript `Error` whose message starts with its stable code.
-fn js_error(e: aic_core::Error) -> JsError {
-    JsError::new(&format!("[{}] {e}", e.code()))
-}
 
 /// The AIC format version this build reads and writes.
 #[wasm_bindgen(js_name = formatVersion)]
@@ -19,30 +24,12 @@ pub fn format_version() -> u8 {
     aic_core::wire::FORMAT_VERSION
 }
 
-/// Encodes an RGBA frame losslessly (zlib) into AIC frame bytes.
-#[wasm_bindgen(js_name = encodeLossless)]
-pub fn encode_lossless(
-    rgba: &[u8],
-    width: u32,
-    height: u32,
-    timestamp_us: u64,
-) -> Result<Vec<u8>, JsError> {
-    let frame = Frame::new(width, height, PixelFormat::Rgba8, rgba.to_vec()).map_err(js_error)?;
-    let mut enc = Encoder::new(EncoderConfig {
-        codec: CodecChoice::Zlib,
-        ..Default::default()
-    })
-    .map_err(js_error)?;
-    Ok(enc.encode(&frame, timestamp_us).map_err(js_error)?.bytes)
-}
-
-/// Decodes AIC frame bytes to pixels in the frame's own format (RGBA for frames from
-/// [`encode_lossless`]).
-#[wasm_bindgen(js_name = decodePixels)]
-pub fn decode_pixels(bytes: &[u8]) -> Result<Vec<u8>, JsError> {
-    Ok(Decoder::new()
-        .decode(bytes)
-        .map_err(js_error)?
-        .frame
-        .into_data())
+/// The shipped model's id and weights hash (16 hex digits), as AIC headers carry them.
+#[wasm_bindgen(js_name = modelInfo)]
+pub fn model_info() -> js_sys::Object {
+    let hash = aic_core::model::weights::weights_hash(aic_core::model::weights::SHIPPED);
+    error::object(&[
+        ("modelId", aic_core::model::weights::MODEL_ID.into()),
+        ("weightsHash", format!("{hash:016x}").into()),
+    ])
 }

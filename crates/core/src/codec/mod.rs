@@ -252,6 +252,33 @@ impl Decoder {
         self.decode_payload_async(&header, payload).await
     }
 
+    /// Entropy-decodes one neural AIC frame to its latent symbols (no synthesis): what the
+    /// encoder's analysis transform produced, bit-exact on any backend. `None` for a frame of
+    /// a lossless codec.
+    #[cfg(feature = "neural")]
+    pub fn latent(&self, bytes: &[u8]) -> Result<Option<Latent>> {
+        let (header, payload, _) = read_frame(bytes)?;
+        let Codec::Neural {
+            model_id,
+            weights_hash,
+        } = header.codec
+        else {
+            return Ok(None);
+        };
+        let Some(neural) = &self.neural else {
+            return Err(crate::error::ModelError {
+                model_id,
+                weights_hash,
+                available: "this decoder has no neural model".into(),
+            }
+            .into());
+        };
+        neural.check_codec(&header.codec)?;
+        neural
+            .decode_latent(payload, header.quality, header.width, header.height)
+            .map(Some)
+    }
+
     /// Decodes a payload whose header was already parsed (e.g. from [`crate::wire::frames`]),
     /// waiting for the device if needed.
     pub fn decode_payload(&mut self, header: &FrameHeader, payload: &[u8]) -> Result<DecodedFrame> {

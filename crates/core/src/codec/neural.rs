@@ -41,6 +41,18 @@ pub struct Latent {
     pub width: usize,
 }
 
+impl Latent {
+    /// CRC-32 of the symbols as little-endian `i32`s: a short fingerprint to compare the
+    /// latents of one frame across backends and platforms (`aic info`, the browser SDK).
+    pub fn checksum(&self) -> u32 {
+        let mut h = crc32fast::Hasher::new();
+        for s in &self.symbols {
+            h.update(&s.to_le_bytes());
+        }
+        h.finalize()
+    }
+}
+
 async fn read_f32(t: Tensor<4>) -> Result<Vec<f32>> {
     let data: TensorData = t
         .into_data_async()

@@ -58,6 +58,10 @@ enum Command {
         /// Print JSON: {"frames":[{"seq","kind","codec","width","height","quality","bytes","timestamp_us"}, ...]}.
         #[arg(long)]
         json: bool,
+        /// Also entropy-decode each neural frame and print its latent symbol count and
+        /// CRC-32 (`latent_symbols`, `latent_crc32`): compares latents across platforms.
+        #[arg(long)]
+        latents: bool,
     },
     /// Code files at each codec and quality; print bpp, PSNR, SSIM, MS-SSIM and timings.
     Eval {
@@ -171,7 +175,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             quality,
         } => encode(&input, &output, codec, quality, backend),
         Command::Decode { input, output } => decode(&input, &output, backend),
-        Command::Info { input, json } => info(&input, json),
+        Command::Info {
+            input,
+            json,
+            latents,
+        } => info(&input, json, latents.then_some(backend)),
         Command::Eval {
             inputs,
             codec,
@@ -289,6 +297,10 @@ struct FrameInfo {
     model_id: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     weights_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latent_symbols: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latent_crc32: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -296,11 +308,26 @@ struct InfoReport {
     frames: Vec<FrameInfo>,
 }
 
-fn info(input: &Path, json: bool) -> Result<(), CliError> {
+/// `latents`: the backend whose model entropy-decodes neural frames, if asked to.
+fn info(input: &Path, json: bool, latents: Option<Backend>) -> Result<(), CliError> {
     let bytes = read_aic(input)?;
+    let dec = match latents {
+        Some(backend) => Some(Decoder::with_neural(
+            backend
+                .load_model()
+                .map_err(|r| NativeError::invalid(input, r))?,
+        )),
+        None => None,
+    };
     let mut list = Vec::new();
     for f in frames(&bytes) {
         let f = f.map_err(|e| NativeError::codec(input, e))?;
+        let latent = match &dec {
+            Some(dec) => dec
+                .latent(f.bytes)
+                .map_err(|e| NativeError::codec(input, e))?,
+            None => None,
+        };
         let h = f.header;
         let (model_id, weights_hash) = match h.codec {
             Codec::Neural {
@@ -321,6 +348,8 @@ fn info(input: &Path, json: bool) -> Result<(), CliError> {
             format: h.format.name(),
             model_id,
             weights_hash,
+            latent_symbols: latent.as_ref().map(|l| l.symbols.len()),
+            latent_crc32: latent.as_ref().map(|l| format!("{:08x}", l.checksum())),
         });
     }
     if json {
@@ -350,6 +379,10 @@ fn info(input: &Path, json: bool) -> Result<(), CliError> {
                 .as_ref()
                 .map(|h| format!("  model {} weights {h}", f.model_id.unwrap_or(0)))
                 .unwrap_or_default()
+                + &f.latent_crc32
+                    .as_ref()
+                    .map(|c| format!("  latent crc32 {c}"))
+                    .unwrap_or_default()
         );
     }
     Ok(())

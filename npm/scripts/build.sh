@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the npm package into npm/dist from crates/wasm: the wasm32 module (release), its
+# wasm-bindgen glue (wasm-bindgen-cli at exactly the version in Cargo.lock, installed if
+# missing), wasm-opt where it is installed, then the hand-written API (src/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(cd .. && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aic/target}"
+
+version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
+  echo "installing wasm-bindgen-cli $version (the version of the wasm-bindgen crate in Cargo.lock)"
+  # Not --locked: the CLI's own lock file pins a crate the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "=$version"
+fi
+
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+cargo build --locked --release -p aic-wasm --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml"
+
+rm -rf dist
+mkdir -p dist/wasm
+wasm-bindgen --target web --remove-name-section --remove-producers-section \
+  --out-dir dist/wasm --out-name aic_wasm \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/aic_wasm.wasm"
+
+wasm=dist/wasm/aic_wasm_bg.wasm
+# wasm-opt before binaryen 118 mistypes the externref table that wasm-bindgen makes (the module
+# then fails at instantiation), so older ones (Debian 12 ships 108) are left out. It saves little
+# after gzip anyway: 7.8 MB against 7.9 MB (docs/browser.md).
+opt_version=$( (wasm-opt --version 2>/dev/null || true) | grep -Eo '[0-9]+' | head -1)
+if [ -n "$opt_version" ] && [ "$opt_version" -ge 118 ]; then
+  wasm-opt -O2 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$wasm" -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+  echo "wasm-opt $opt_version: optimised"
+else
+  echo "wasm-opt: ${opt_version:-not installed}; binaryen >= 118 is needed, module left as wasm-bindgen made it"
+fi
+
+cp src/*.js src/*.d.ts dist/
+raw=$(stat -c %s "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+echo "built npm/dist: $wasm $((raw / 1024)) KiB, gzipped $((gz / 1024)) KiB"

@@ -1,0 +1,132 @@
+// Types of @auralink/aic (the same API in the browser and in Node).
+
+/** Where the model runs. `auto`: WebGPU when the environment has an adapter, else the CPU. */
+export type Backend = 'auto' | 'webgpu' | 'cpu';
+
+/** `auto`: the neural codec, falling back to lossless zlib (with a reason) when it cannot serve. */
+export type Codec = 'auto' | 'neural' | 'zlib';
+
+/** RGBA pixels, 4 bytes per pixel, rows top to bottom: ImageData or a plain object (Node). */
+export interface ImageDataLike {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+/** What `encode` accepts. */
+export type FrameSource =
+  | ImageDataLike
+  | ImageData
+  | VideoFrame
+  | ImageBitmap
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | HTMLImageElement
+  | HTMLVideoElement;
+
+/** Errors thrown or rejected by this package carry a stable code (docs/format.md §7). */
+export interface AicError extends Error {
+  /** e.g. `format.truncated`, `format.bad_checksum`, `parameter`, `model_mismatch`, `unavailable`, `busy`. */
+  code: string;
+}
+
+export interface EncodeStats {
+  bytes: number;
+  bpp: number;
+  encodeMs: number;
+  backend: string;
+  codec: 'neural' | 'zlib' | 'raw';
+  quality: number;
+  fallbackReason: string | null;
+  width: number;
+  height: number;
+}
+
+export interface DecodeStats {
+  bytes: number;
+  decodeMs: number;
+  backend: string;
+  codec: 'neural' | 'zlib' | 'raw';
+  quality: number;
+  seq: number;
+  timestampUs: number;
+  width: number;
+  height: number;
+}
+
+/** Loads the wasm module (done by every `create`); pass another location of `aic_wasm_bg.wasm` if you serve it elsewhere. */
+export function initAic(
+  source?: string | URL | Request | Response | BufferSource | WebAssembly.Module,
+): Promise<void>;
+
+export class AicEncoder {
+  static create(options?: { backend?: Backend; quality?: number; codec?: Codec }): Promise<AicEncoder>;
+  /** 'webgpu' or 'cpu' ('none' for codec 'zlib'). */
+  readonly backend: string;
+  /** Why 'auto' did not get WebGPU, if it did not. */
+  readonly backendNote: string | null;
+  lastStats: EncodeStats | null;
+  /** Resolves to the AIC frame bytes. */
+  encode(frame: FrameSource, options?: { timestampUs?: number }): Promise<Uint8Array>;
+  free(): void;
+}
+
+export class AicDecoder {
+  static create(options?: { backend?: Backend }): Promise<AicDecoder>;
+  readonly backend: string;
+  readonly backendNote: string | null;
+  lastStats: DecodeStats | null;
+  /** Resolves to an ImageData in the browser, an ImageDataLike (Uint8ClampedArray) elsewhere. */
+  decode(bytes: Uint8Array | ArrayBuffer): Promise<ImageData | ImageDataLike>;
+  /** The latent's symbol count and CRC-32 (as `aic info --latents` prints them); undefined for lossless frames. */
+  latents(bytes: Uint8Array | ArrayBuffer): Promise<{ symbols: number; crc32: string } | undefined>;
+  free(): void;
+}
+
+/** Sends AIC frames over a data channel as packets (one call per frame). */
+export class AicSender {
+  constructor(channel: RTCDataChannel, options?: { maxPacketBytes?: number });
+  /** Returns the number of packets sent. */
+  send(frame: Uint8Array | ArrayBuffer): number;
+}
+
+/** Reassembles packets from a data channel; calls `onFrame` with each complete frame. */
+export class AicReceiver {
+  constructor(channel: RTCDataChannel | null, onFrame: (frame: Uint8Array) => void);
+  onError: ((error: AicError) => void) | null;
+  push(packet: ArrayBuffer | Uint8Array): void;
+  readonly stats: ReassemblyStats;
+}
+
+export interface ReassemblyStats {
+  completed: number;
+  dropped: number;
+  droppedReady: number;
+  duplicates: number;
+  stale: number;
+  rejected: number;
+}
+
+/** Splits AIC frames into packets (docs/format.md §4). */
+export class Packetizer {
+  constructor(maxPacketBytes?: number);
+  readonly maxPacketBytes: number;
+  packetize(frame: Uint8Array): Uint8Array[];
+  free(): void;
+}
+
+/** Collects packets (any order, loss, duplicates) into frames. */
+export class Reassembler {
+  constructor();
+  push(packet: Uint8Array, nowMs: number): 'need_more' | 'frame_complete' | 'duplicate' | 'stale';
+  pollFrame(): Uint8Array | undefined;
+  expire(nowMs: number): void;
+  readonly stats: ReassemblyStats;
+  free(): void;
+}
+
+/** The AIC format version this build reads and writes. */
+export function formatVersion(): number;
+
+/** The shipped model's id and weights hash, as AIC headers carry them. */
+export function modelInfo(): { modelId: number; weightsHash: string };

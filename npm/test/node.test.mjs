@@ -1,0 +1,138 @@
+// The package in Node: the CPU backend, round trips, packets, and bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AicEncoder,
+  AicDecoder,
+  AicReceiver,
+  Packetizer,
+  Reassembler,
+  formatVersion,
+  modelInfo,
+} from '@auralink/aic';
+import { FIXTURE, readPpm, psnr } from './helpers.mjs';
+
+const photo = readPpm(FIXTURE);
+
+async function rejectsWithCode(promise, code) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof Error, `expected an Error, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
+}
+
+test('auto picks the CPU backend in Node and says why', async () => {
+  const enc = await AicEncoder.create({ backend: 'auto' });
+  assert.equal(enc.backend, 'cpu');
+  assert.match(enc.backendNote, /navigator/);
+  assert.equal(formatVersion(), 1);
+  assert.match(modelInfo().weightsHash, /^[0-9a-f]{16}$/);
+});
+
+test('webgpu in Node is a coded error, not a crash', async () => {
+  await rejectsWithCode(AicEncoder.create({ backend: 'webgpu' }), 'unavailable');
+  await rejectsWithCode(AicEncoder.create({ backend: 'gpu' }), 'parameter');
+  await rejectsWithCode(AicEncoder.create({ backend: 'cpu', quality: 99 }), 'parameter');
+});
+
+test('neural round trip on the CPU: small, and close to the photo', async () => {
+  const enc = await AicEncoder.create({ backend: 'cpu', quality: 3 });
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const bytes = await enc.encode(photo, { timestampUs: 1234 });
+  assert.ok(bytes instanceof Uint8Array);
+  assert.equal(enc.lastStats.codec, 'neural');
+  assert.equal(enc.lastStats.bytes, bytes.length);
+  assert.ok(enc.lastStats.bpp < 1.5, `bpp ${enc.lastStats.bpp}`);
+  const out = await dec.decode(bytes);
+  assert.equal(out.width, photo.width);
+  assert.equal(out.height, photo.height);
+  assert.ok(out.data instanceof Uint8ClampedArray);
+  const q = psnr(photo, out);
+  assert.ok(q > 24, `PSNR ${q.toFixed(2)} dB`);
+  assert.equal(dec.lastStats.timestampUs, 1234);
+  assert.equal(dec.lastStats.codec, 'neural');
+  const l = await dec.latents(bytes);
+  assert.ok(l.symbols > 0);
+  assert.match(l.crc32, /^[0-9a-f]{8}$/);
+});
+
+test('higher quality costs more bits and gives more PSNR', async () => {
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const lo = await AicEncoder.create({ backend: 'cpu', quality: 1 });
+  const hi = await AicEncoder.create({ backend: 'cpu', quality: 6 });
+  const a = await lo.encode(photo);
+  const b = await hi.encode(photo);
+  assert.ok(a.length < b.length, `${a.length} vs ${b.length}`);
+  assert.ok(psnr(photo, await dec.decode(a)) < psnr(photo, await dec.decode(b)));
+});
+
+test('zlib codec is lossless', async () => {
+  const enc = await AicEncoder.create({ codec: 'zlib' });
+  assert.equal(enc.backend, 'none');
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const out = await dec.decode(await enc.encode(photo));
+  assert.deepEqual(new Uint8Array(out.data.buffer), photo.data);
+  assert.equal(dec.lastStats.codec, 'zlib');
+});
+
+test('bad bytes give coded Errors and the next frame still decodes', async () => {
+  const enc = await AicEncoder.create({ backend: 'cpu', quality: 2 });
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const good = await enc.encode(photo);
+  const first = await dec.decode(good);
+  await rejectsWithCode(dec.decode(good.subarray(0, 30)), 'format.truncated');
+  const flipped = good.slice();
+  flipped[good.length - 20] ^= 0x40;
+  await rejectsWithCode(dec.decode(flipped), 'format.bad_checksum');
+  await rejectsWithCode(dec.decode(new Uint8Array(100)), 'format.bad_magic');
+  await assert.rejects(dec.decode('not bytes'), (e) => e.code === 'parameter');
+  const again = await dec.decode(good);
+  assert.deepEqual(again.data, first.data);
+});
+
+test('bad frames give coded Errors and the encoder goes on', async () => {
+  const enc = await AicEncoder.create({ backend: 'cpu', quality: 2 });
+  await rejectsWithCode(enc.encode({ data: new Uint8Array(10), width: 4, height: 4 }), 'parameter');
+  await rejectsWithCode(enc.encode({ data: new Uint8Array(0), width: 0, height: 0 }), 'parameter');
+  await assert.rejects(enc.encode(42), (e) => e.code === 'parameter');
+  const bytes = await enc.encode(photo);
+  assert.equal(enc.lastStats.codec, 'neural');
+  assert.ok(bytes.length > 40);
+});
+
+test('concurrent calls are queued, not refused', async () => {
+  const enc = await AicEncoder.create({ backend: 'cpu', quality: 1 });
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const all = await Promise.all([enc.encode(photo), enc.encode(photo), enc.encode(photo)]);
+  const seqs = [];
+  for (const bytes of all) {
+    await dec.decode(bytes);
+    seqs.push(dec.lastStats.seq);
+  }
+  assert.deepEqual(seqs, [0, 1, 2]);
+});
+
+test('packets: shuffled, duplicated and with junk, the frame comes back whole', async () => {
+  const enc = await AicEncoder.create({ codec: 'zlib' });
+  const frame = await enc.encode(photo);
+  const packets = new Packetizer(1200).packetize(frame);
+  assert.ok(packets.length > 10);
+  assert.ok(packets.every((p) => p.length <= 1200));
+  const order = [...packets.keys()].reverse();
+  order.splice(3, 0, 5, 7);
+  const got = [];
+  const rx = new AicReceiver(null, (f) => got.push(f));
+  const errors = [];
+  rx.onError = (e) => errors.push(e.code);
+  rx.push(new Uint8Array([0x41, 0x50, 1, 2]));
+  for (const i of order) rx.push(packets[i]);
+  assert.deepEqual(errors, ['format.truncated']);
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0], frame);
+  assert.equal(rx.stats.duplicates, 2);
+  assert.equal(rx.stats.completed, 1);
+  const r = new Reassembler();
+  assert.throws(() => r.push(new Uint8Array(3), 0), (e) => e.code === 'format.truncated');
+  assert.throws(() => new Packetizer(10), (e) => e.code === 'parameter');
+});

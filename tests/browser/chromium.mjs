@@ -1,0 +1,32 @@
+// Headless Chromium for the tests: Debian's /usr/bin/chromium (or $CHROMIUM) through
+// playwright-core, which downloads no browser. `--enable-unsafe-webgpu` gives WebGPU on a
+// machine without a GPU (SwiftShader's CPU adapter); see ../../docs/browser.md.
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export const FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+/**
+ * Launches the browser, opens `url` and waits until `ready` (a JS expression) holds; page
+ * errors are echoed.
+ */
+export async function openPage(url, ready = 'window.harnessReady === true') {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const page = await browser.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || process.env.AIC_VERBOSE) console.log(`[page] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(ready, null, { timeout: 120_000 });
+  return { browser, page };
+}
