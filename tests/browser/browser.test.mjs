@@ -123,6 +123,34 @@ test('VideoFrame, ImageBitmap, canvas and ImageData inputs give the same pixels'
   assert.equal(r.videoTimestamp, 5000);
 });
 
+test('camera VideoFrames (I420, from getUserMedia) encode and decode', async () => {
+  const r = await page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
+    const [track] = stream.getVideoTracks();
+    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    const enc = await aic.AicEncoder.create({ backend: 'cpu', quality: 3 });
+    const dec = await aic.AicDecoder.create({ backend: 'cpu' });
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      const { value: frame } = await reader.read();
+      const format = frame.format;
+      const bytes = await enc.encode(frame);
+      frame.close();
+      const img = await dec.decode(bytes);
+      out.push({ format, codec: enc.lastStats.codec, size: [img.width, img.height], seq: dec.lastStats.seq });
+    }
+    track.stop();
+    return out;
+  });
+  assert.equal(r.length, 3);
+  for (const [i, f] of r.entries()) {
+    assert.equal(f.codec, 'neural');
+    assert.deepEqual(f.size, [320, 240]);
+    assert.equal(f.seq, i);
+  }
+  assert.ok(r.some((f) => f.format === 'I420' || f.format === 'NV12'), `formats ${r.map((f) => f.format)}`);
+});
+
 for (const backend of ['cpu', 'webgpu']) {
   test(`${backend}: a frame encoded in the browser decodes natively to the same latents`, async () => {
     const r = await page.evaluate(async (backend) => {

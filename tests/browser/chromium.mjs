@@ -13,13 +13,16 @@ export const FLAGS = [
   '--disable-component-update',
   '--disable-sync',
   '--disable-quic',
+  // A fake camera (a moving test pattern) that getUserMedia opens without a prompt.
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
 ];
 
 /**
  * Launches the browser, opens `url` and waits until `ready` (a JS expression) holds; page
- * errors are echoed.
+ * errors are echoed. `timeout` is in ms.
  */
-export async function openPage(url, ready = 'window.harnessReady === true') {
+export async function openPage(url, ready = 'window.harnessReady === true', timeout = 120_000) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   const page = await browser.newPage();
   page.on('console', (m) => {
@@ -27,6 +30,6 @@ export async function openPage(url, ready = 'window.harnessReady === true') {
   });
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
   await page.goto(url);
-  await page.waitForFunction(ready, null, { timeout: 120_000 });
+  await page.waitForFunction(ready, null, { timeout, polling: 500 });
   return { browser, page };
 }

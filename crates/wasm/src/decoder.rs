@@ -14,7 +14,8 @@ use crate::error::{busy, js_error, object};
 /// A decoder of AIC frames of every codec (neural, zlib, raw).
 #[wasm_bindgen]
 pub struct WasmDecoder {
-    inner: Rc<RefCell<Decoder>>,
+    /// `None` while a call is using it (taken out, so no borrow is held across an await).
+    inner: Rc<RefCell<Option<Decoder>>>,
     backend: &'static str,
     backend_note: Option<String>,
 }
@@ -25,7 +26,7 @@ impl WasmDecoder {
     pub async fn create(backend: String) -> Result<WasmDecoder, JsValue> {
         let loaded = backend::load(Request::parse(&backend)?).await?;
         Ok(WasmDecoder {
-            inner: Rc::new(RefCell::new(Decoder::with_neural(loaded.model))),
+            inner: Rc::new(RefCell::new(Some(Decoder::with_neural(loaded.model)))),
             backend: loaded.backend.name(),
             backend_note: loaded.note,
         })
@@ -48,10 +49,12 @@ impl WasmDecoder {
     pub fn decode(&self, bytes: Vec<u8>) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let Ok(mut dec) = inner.try_borrow_mut() else {
+            let Some(mut dec) = inner.borrow_mut().take() else {
                 return Err(busy("decoder"));
             };
-            let decoded = dec.decode_async(&bytes).await.map_err(js_error)?;
+            let result = dec.decode_async(&bytes).await;
+            *inner.borrow_mut() = Some(dec);
+            let decoded = result.map_err(js_error)?;
             let h = decoded.header;
             let rgba = to_rgba8(&decoded.frame);
             Ok(object(&[
@@ -71,7 +74,8 @@ impl WasmDecoder {
     /// symbol count and CRC-32, as `aic info --latents` prints them), or `undefined` for a
     /// lossless frame. Compares latents across platforms.
     pub fn latents(&self, bytes: &[u8]) -> Result<JsValue, JsValue> {
-        let dec = self.inner.try_borrow().map_err(|_| busy("decoder"))?;
+        let inner = self.inner.borrow();
+        let dec = inner.as_ref().ok_or_else(|| busy("decoder"))?;
         Ok(match dec.latent(bytes).map_err(js_error)? {
             Some(l) => object(&[
                 ("symbols", l.symbols.len().into()),

@@ -21,7 +21,8 @@ struct Last {
 /// when the neural codec cannot serve, with a reason), numbering frames in sequence.
 #[wasm_bindgen]
 pub struct WasmEncoder {
-    inner: Rc<RefCell<Encoder>>,
+    /// `None` while a call is using it (taken out, so no borrow is held across an await).
+    inner: Rc<RefCell<Option<Encoder>>>,
     last: Rc<RefCell<Last>>,
     backend: &'static str,
     backend_note: Option<String>,
@@ -59,7 +60,7 @@ impl WasmEncoder {
             )
         };
         Ok(WasmEncoder {
-            inner: Rc::new(RefCell::new(encoder)),
+            inner: Rc::new(RefCell::new(Some(encoder))),
             last: Rc::default(),
             backend,
             backend_note: note,
@@ -90,13 +91,12 @@ impl WasmEncoder {
         let (inner, last) = (self.inner.clone(), self.last.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let frame = Frame::new(width, height, PixelFormat::Rgba8, rgba).map_err(js_error)?;
-            let Ok(mut enc) = inner.try_borrow_mut() else {
+            let Some(mut enc) = inner.borrow_mut().take() else {
                 return Err(busy("encoder"));
             };
-            let encoded = enc
-                .encode_async(&frame, timestamp_us.max(0.0) as u64)
-                .await
-                .map_err(js_error)?;
+            let result = enc.encode_async(&frame, timestamp_us.max(0.0) as u64).await;
+            *inner.borrow_mut() = Some(enc);
+            let encoded = result.map_err(js_error)?;
             *last.borrow_mut() = Last {
                 codec: encoded.header.codec.name(),
                 quality: encoded.header.quality,

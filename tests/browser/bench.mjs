@@ -1,0 +1,40 @@
+// Opens pages/bench.html in headless Chromium and prints ms per frame (medians) at 320x240
+// and 640x480 for each backend, with the browser's JPEG as the baseline of the same run.
+// Usage: node bench.mjs [--n 10] [--json out.json]
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { serve } from './server.mjs';
+import { openPage } from './chromium.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const n = opt('--n', '10');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const server = await serve(ROOT);
+const { browser, page } = await openPage(
+  `${server.url}/tests/browser/pages/bench.html?n=${n}`,
+  'window.benchResult !== undefined',
+  30 * 60_000,
+);
+const r = await page.evaluate(() => window.benchResult);
+await browser.close();
+await server.close();
+if (!r.ok) {
+  console.error(`benchmark failed: ${r.code}: ${r.error}`);
+  process.exit(1);
+}
+console.log(`${r.userAgent}\n${r.cores} logical cores; ${r.n} frames after 2 warm-up frames; medians`);
+console.log('codec              backend  size      encode ms  decode ms   bytes    bpp   enc×jpeg dec×jpeg');
+for (const x of r.results) {
+  const jpeg = r.results.find((j) => j.size === x.size && j.backend === 'browser');
+  console.log(
+    `${x.codec.padEnd(18)} ${x.backend.padEnd(8)} ${x.size.padEnd(9)} ${x.encodeMs.toFixed(1).padStart(9)} ${x.decodeMs
+      .toFixed(1)
+      .padStart(10)} ${String(x.bytes).padStart(7)} ${x.bpp.toFixed(3).padStart(6)} ${(x.encodeMs / jpeg.encodeMs)
+      .toFixed(1)
+      .padStart(9)} ${(x.decodeMs / jpeg.decodeMs).toFixed(1).padStart(8)}`,
+  );
+}
+const json = opt('--json', null);
+if (json) writeFileSync(json, JSON.stringify(r, null, 1) + '\n');
