@@ -52,9 +52,9 @@ tarball=$(ls "$CACHE"/auralink-aic-*.tgz)
 step "browser tests: headless Chromium (Debian's), WebGPU, native <-> browser, data channels"
 (cd tests/browser && npm ci --no-audit --no-fund && npm test) 2>&1 | tee "$CACHE/browser-test-output.txt"
 
-step "a Vite app built from the packed tarball, in headless Chromium"
+step "a Vite app built from the packed tarball, in headless Chromium; the package's types under tsc --strict"
 (cd tests/vite-app && npm ci --no-audit --no-fund && npm install --no-save --no-audit --no-fund "$tarball" \
-  && npx vite build --logLevel warn && npm test) 2>&1 | tee "$CACHE/vite-test-output.txt"
+  && npx tsc -p . && npx vite build --logLevel warn && npm test) 2>&1 | tee "$CACHE/vite-test-output.txt"
 
 step "fuzz targets still compile"
 cargo check --locked --manifest-path fuzz/Cargo.toml
