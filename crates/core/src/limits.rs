@@ -9,6 +9,13 @@ pub const MAX_DIMENSION: u32 = 8192;
 /// Largest payload of one frame, in bytes: an 8192×8192 RGBA8 frame stored raw (§5).
 pub const MAX_PAYLOAD_BYTES: u32 = MAX_DIMENSION * MAX_DIMENSION * 4;
 
+/// Largest frame the neural codec runs on, in pixels after padding to the network's stride
+/// 16: 3840×2160 (§5). Its synthesis transform peaks at ≈ 70 bytes per pixel on the CPU
+/// backend (≈ 0.6 GB at this size, measured natively), which still fits wasm32's 4 GiB; a
+/// crafted header naming a bigger neural frame is refused before any allocation, and `auto`
+/// encoders send bigger frames losslessly instead.
+pub const MAX_NEURAL_PIXELS: u64 = 3840 * 2160;
+
 /// Largest packet count of one frame (§4).
 pub const MAX_PACKETS_PER_FRAME: u32 = 16_384;
 

@@ -157,3 +157,41 @@ fn auto_uses_the_model_and_bad_quality_is_a_parameter_error() {
         "parameter"
     );
 }
+
+#[test]
+fn frames_above_the_neural_size_limit_are_refused_or_sent_losslessly() {
+    use aic_core::limits::MAX_NEURAL_PIXELS;
+    let neural = codec();
+    // 3856×2160 pads to 3856×2160: just above 3840×2160.
+    let (w, h) = (3856, 2160);
+    assert!(u64::from(w) * u64::from(h) > MAX_NEURAL_PIXELS);
+    let big = Frame::new(w, h, PixelFormat::Rgb8, vec![90; (w * h * 3) as usize]).unwrap();
+    let err = encoder(&neural, 3).encode(&big, 0).unwrap_err();
+    assert_eq!(err.code(), "limits_exceeded");
+    let auto = EncoderConfig {
+        codec: CodecChoice::Auto,
+        ..Default::default()
+    };
+    let e = Encoder::with_neural(auto, neural.clone())
+        .unwrap()
+        .encode(&big, 0)
+        .unwrap();
+    assert_eq!(e.header.codec, Codec::Zlib);
+    assert!(e.fallback_reason.unwrap().contains("limit"));
+    // A crafted header naming a huge neural frame with a tiny payload: refused, no allocation.
+    let good = encoder(&neural, 3)
+        .encode(&picture(32, 32), 0)
+        .unwrap()
+        .bytes;
+    let (header, payload, _) = read_frame(&good).unwrap();
+    let huge = FrameHeader {
+        width: 8192,
+        height: 8192,
+        ..header
+    };
+    let mut dec = Decoder::with_neural(neural);
+    let huge = write_frame(&huge, payload).unwrap();
+    assert_eq!(dec.decode(&huge).unwrap_err().code(), "limits_exceeded");
+    assert_eq!(dec.latent(&huge).unwrap_err().code(), "limits_exceeded");
+    assert!(dec.decode(&good).is_ok());
+}

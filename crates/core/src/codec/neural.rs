@@ -8,8 +8,9 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::entropy::{EntropyTables, decode_symbols, encode_symbols};
-use crate::error::{Error, ModelError, ParameterError, Result};
+use crate::error::{Error, LimitError, ModelError, ParameterError, Result};
 use crate::frame::{Frame, PixelFormat};
+use crate::limits::MAX_NEURAL_PIXELS;
 use crate::model::weights::{self, LoadedWeights, MODEL_ID, SHIPPED};
 use crate::model::{CodecModel, ModelConfig};
 use crate::planar::{Planar, STRIDE, frame_to_planar, padded, planar_to_frame};
@@ -143,9 +144,24 @@ impl NeuralCodec {
         }
     }
 
+    /// Refuses frames above [`MAX_NEURAL_PIXELS`] (after padding) before anything is allocated.
+    fn check_size(width: u32, height: u32) -> Result<()> {
+        let pixels = padded(width) as u64 * padded(height) as u64;
+        if pixels > MAX_NEURAL_PIXELS {
+            return Err(LimitError {
+                what: "neural frame pixels (padded to 16)",
+                value: pixels,
+                limit: MAX_NEURAL_PIXELS,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     /// Runs the analysis transform and quantizes: the frame's latent symbols at `quality`.
     pub async fn analyze(&self, frame: &Frame, quality: u8) -> Result<Latent> {
         let level = self.level(quality)?;
+        Self::check_size(frame.width(), frame.height())?;
         let p = frame_to_planar(frame);
         let x = Tensor::<4>::from_data(
             TensorData::new(p.data, [1, 3, p.height, p.width]),
@@ -227,6 +243,7 @@ impl NeuralCodec {
         height: u32,
     ) -> Result<Latent> {
         let level = self.level(quality)?;
+        Self::check_size(width, height)?;
         let (h, w) = (padded(height) / STRIDE, padded(width) / STRIDE);
         let symbols = decode_symbols(&self.tables, level, payload, h * w)?;
         Ok(Latent {
