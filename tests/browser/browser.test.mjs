@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
 import { openPage } from './chromium.mjs';
+import { readPpm } from '../../npm/test/helpers.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'tests/fixtures/generated/xplat.ppm');
@@ -36,18 +37,10 @@ function aic(...args) {
   return execFileSync(AIC, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-/** Reads a P6 PPM written by `aic decode` as RGB bytes. */
-function readPpmRgb(path) {
-  const buf = readFileSync(path);
-  const [whole, w, h] = buf.subarray(0, 64).toString('latin1').match(/^P6\s+(\d+)\s+(\d+)\s+255\s/);
-  return { width: Number(w), height: Number(h), rgb: buf.subarray(whole.length) };
-}
-
-function maxDiffRgb(rgba, rgb) {
+/** Largest per-channel difference over RGB between RGBA bytes and an RGBA image. */
+function maxDiffRgb(rgba, image) {
   let m = 0;
-  for (let i = 0; i < rgb.length / 3; i++) {
-    for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs(rgba[i * 4 + c] - rgb[i * 3 + c]));
-  }
+  for (let i = 0; i < rgba.length; i++) if (i % 4 !== 3) m = Math.max(m, Math.abs(rgba[i] - image.data[i]));
   return m;
 }
 
@@ -167,9 +160,9 @@ for (const backend of ['cpu', 'webgpu']) {
     assert.equal(info.latent_crc32, r.latents.crc32);
     assert.equal(info.latent_symbols, r.latents.symbols);
     aic('decode', file, '-o', join(TMP, `browser-${backend}.ppm`));
-    const native = readPpmRgb(join(TMP, `browser-${backend}.ppm`));
+    const native = readPpm(join(TMP, `browser-${backend}.ppm`));
     assert.deepEqual([native.width, native.height], [160, 120]);
-    const d = maxDiffRgb(r.rgba, native.rgb);
+    const d = maxDiffRgb(r.rgba, native);
     assert.ok(d <= 1, `native vs browser decode: max difference ${d}`);
   });
 
@@ -177,7 +170,7 @@ for (const backend of ['cpu', 'webgpu']) {
     const file = join(TMP, `native-${backend}.aic`);
     aic('encode', FIXTURE, '-o', file, '--codec', 'neural', '--quality', '5');
     aic('decode', file, '-o', join(TMP, `native-${backend}.ppm`));
-    const native = readPpmRgb(join(TMP, `native-${backend}.ppm`));
+    const native = readPpm(join(TMP, `native-${backend}.ppm`));
     const info = JSON.parse(aic('info', '--latents', '--json', file)).frames[0];
     const r = await page.evaluate(
       async ([backend, bytes]) => {
@@ -190,7 +183,7 @@ for (const backend of ['cpu', 'webgpu']) {
     );
     assert.equal(r.quality, 5);
     assert.equal(r.latents.crc32, info.latent_crc32);
-    const d = maxDiffRgb(r.rgba, native.rgb);
+    const d = maxDiffRgb(r.rgba, native);
     assert.ok(d <= 1, `browser vs native decode: max difference ${d}`);
   });
 }
