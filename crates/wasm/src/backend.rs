@@ -19,6 +19,9 @@ pub enum Backend {
     WebGpu,
     /// Burn's Flex backend on the CPU, one thread, SIMD128.
     Cpu,
+    /// Burn's NdArray backend on the CPU (measurement builds only: feature `ndarray`).
+    #[cfg(feature = "ndarray")]
+    NdArray,
 }
 
 /// What the caller asked for.
@@ -37,6 +40,8 @@ impl Request {
             "auto" => Ok(Request::Auto),
             "webgpu" => Ok(Request::Exactly(Backend::WebGpu)),
             "cpu" => Ok(Request::Exactly(Backend::Cpu)),
+            #[cfg(feature = "ndarray")]
+            "ndarray" => Ok(Request::Exactly(Backend::NdArray)),
             _ => Err(coded(
                 "parameter",
                 &format!("unknown backend `{s}`: use \"auto\", \"webgpu\" or \"cpu\""),
@@ -51,6 +56,8 @@ impl Backend {
         match self {
             Backend::WebGpu => "webgpu",
             Backend::Cpu => "cpu",
+            #[cfg(feature = "ndarray")]
+            Backend::NdArray => "ndarray",
         }
     }
 }
@@ -96,6 +103,9 @@ async fn webgpu_adapter() -> Result<(), String> {
 async fn device(backend: Backend) -> Result<Device, String> {
     match backend {
         Backend::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        Backend::NdArray => Ok(Device::ndarray()),
         Backend::WebGpu => {
             webgpu_adapter().await?;
             Device::wgpu_options()
