@@ -13,6 +13,7 @@ export const FLAGS = [
   '--disable-component-update',
   '--disable-sync',
   '--disable-quic',
+  '--disable-dev-shm-usage',
   // A fake camera (a moving test pattern) that getUserMedia opens without a prompt.
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
