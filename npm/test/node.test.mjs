@@ -136,3 +136,14 @@ test('packets: shuffled, duplicated and with junk, the frame comes back whole', 
   assert.throws(() => r.push(new Uint8Array(3), 0), (e) => e.code === 'format.truncated');
   assert.throws(() => new Packetizer(10), (e) => e.code === 'parameter');
 });
+
+test('frames above the neural size limit: refused by neural, sent losslessly by auto', async () => {
+  const big = { data: new Uint8Array(3856 * 2160 * 4).fill(90), width: 3856, height: 2160 };
+  const neural = await AicEncoder.create({ backend: 'cpu', codec: 'neural' });
+  await rejectsWithCode(neural.encode(big), 'limits_exceeded');
+  const auto = await AicEncoder.create({ backend: 'cpu', codec: 'auto' });
+  await auto.encode(big);
+  assert.equal(auto.lastStats.codec, 'zlib');
+  assert.match(auto.lastStats.fallbackReason, /limit/);
+  assert.equal((await neural.encode(photo)).length > 40, true);
+});
