@@ -12,6 +12,7 @@ import init, {
 import { toRgba, toBytes, codedError } from './frames.js';
 
 let ready = null;
+let loaded = false;
 let defaultSource = async () => undefined;
 
 /** @internal The entry point says where the .wasm file is by default. */
@@ -28,6 +29,7 @@ export function initAic(source) {
     ready = (async () => {
       const s = source ?? (await defaultSource());
       await init(s === undefined ? undefined : { module_or_path: s });
+      loaded = true;
     })();
     ready.catch(() => {
       ready = null;
@@ -186,7 +188,7 @@ export class AicSender {
 
   /** @param {RTCDataChannel} channel @param {{maxPacketBytes?: number}} [options] */
   constructor(channel, { maxPacketBytes } = {}) {
-    if (!ready) throw codedError('unavailable', 'call an AicEncoder/AicDecoder create() or initAic() first');
+    if (!loaded) throw codedError('unavailable', 'await AicEncoder/AicDecoder.create() or initAic() first');
     this.#channel = channel;
     this.#packetizer = new Packetizer(maxPacketBytes);
   }
@@ -208,7 +210,7 @@ export class AicReceiver {
 
   /** @param {RTCDataChannel} channel @param {(frame: Uint8Array) => void} onFrame */
   constructor(channel, onFrame) {
-    if (!ready) throw codedError('unavailable', 'call an AicEncoder/AicDecoder create() or initAic() first');
+    if (!loaded) throw codedError('unavailable', 'await AicEncoder/AicDecoder.create() or initAic() first');
     this.#reassembler = new Reassembler();
     this.#onFrame = onFrame;
     if (channel) {
