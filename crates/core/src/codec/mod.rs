@@ -252,29 +252,39 @@ impl Decoder {
         self.decode_payload_async(&header, payload).await
     }
 
+    /// The model that decodes a neural frame with this `codec` field, or why there is none.
+    fn neural_for(&self, codec: &Codec) -> Result<&Arc<NeuralCodec>> {
+        match (&self.neural, *codec) {
+            (Some(neural), _) => {
+                neural.check_codec(codec)?;
+                Ok(neural)
+            }
+            (
+                None,
+                Codec::Neural {
+                    model_id,
+                    weights_hash,
+                },
+            ) => Err(crate::error::ModelError {
+                model_id,
+                weights_hash,
+                available: "this decoder has no neural model".into(),
+            }
+            .into()),
+            (None, _) => Err(ParameterError::new("codec", "not a neural frame").into()),
+        }
+    }
+
     /// Entropy-decodes one neural AIC frame to its latent symbols (no synthesis): what the
     /// encoder's analysis transform produced, bit-exact on any backend. `None` for a frame of
     /// a lossless codec.
     #[cfg(feature = "neural")]
     pub fn latent(&self, bytes: &[u8]) -> Result<Option<Latent>> {
         let (header, payload, _) = read_frame(bytes)?;
-        let Codec::Neural {
-            model_id,
-            weights_hash,
-        } = header.codec
-        else {
+        if !matches!(header.codec, Codec::Neural { .. }) {
             return Ok(None);
-        };
-        let Some(neural) = &self.neural else {
-            return Err(crate::error::ModelError {
-                model_id,
-                weights_hash,
-                available: "this decoder has no neural model".into(),
-            }
-            .into());
-        };
-        neural.check_codec(&header.codec)?;
-        neural
+        }
+        self.neural_for(&header.codec)?
             .decode_latent(payload, header.quality, header.width, header.height)
             .map(Some)
     }
@@ -295,19 +305,8 @@ impl Decoder {
         let pixels = match header.codec {
             Codec::Raw => payload.to_vec(),
             Codec::Zlib => zlib::decompress(payload, len)?,
-            Codec::Neural {
-                model_id,
-                weights_hash,
-            } => {
-                let Some(neural) = &self.neural else {
-                    return Err(crate::error::ModelError {
-                        model_id,
-                        weights_hash,
-                        available: "this decoder has no neural model".into(),
-                    }
-                    .into());
-                };
-                neural.check_codec(&header.codec)?;
+            Codec::Neural { .. } => {
+                let neural = self.neural_for(&header.codec)?;
                 let latent =
                     neural.decode_latent(payload, header.quality, header.width, header.height)?;
                 let frame = neural
