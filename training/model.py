@@ -3,8 +3,8 @@
 Kept deliberately plain (Conv2d, PixelUnshuffle, PixelShuffle, GDN, elementwise ops)
 so the Rust/Burn side can re-implement it exactly. Shapes for x: [B, 3, H, W], H, W % 16 == 0.
 
-  g_a: x - 0.5 -> PixelUnshuffle(4) -> Conv(48->N, 3, s2) -> GDN -> Conv(N->N, 3, s2) -> GDN
-       -> Conv(N->M, 3, s1) = y [M, H/16, W/16]
+  g_a: x - 0.5 -> PixelUnshuffle(4) -> Conv(48->E1, 3, s2) -> GDN -> Conv(E1->E2, 3, s2) -> GDN
+       -> Conv(E2->M, 3, s1) = y [M, H/16, W/16]      (E1 = E2 = N in aic-fp1; wider in aic-fp2)
   z = y * gain[q];  z_hat = quantize(z) (EntropyBottleneck #q);  y_hat = z_hat * inv_gain[q]
   g_s: y_hat -> Conv(M->4N) -> PixelShuffle(2) -> IGDN -> Conv(N->4N) -> PixelShuffle(2) -> IGDN
        -> Conv(N->48) -> PixelShuffle(4) -> + 0.5
@@ -18,20 +18,23 @@ from compressai.entropy_models import EntropyBottleneck
 from compressai.layers import GDN
 from compressai.models import CompressionModel
 
-LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483]
+# λ per quality level: CompressAI's six for its factorized qualities 1-6, then its quality-7 λ
+# (aic-fp2 has seven levels, aic-fp1 the first six).
+LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932]
 
 
 class AICModel(CompressionModel):
-    def __init__(self, N=96, M=128, num_q=len(LAMBDAS), gain_min=0.5, gain_max=2.5):
+    def __init__(self, N=96, M=128, num_q=6, enc=None, gain_min=0.5, gain_max=2.5):
         super().__init__()
-        self.N, self.M, self.num_q = N, M, num_q
+        E1, E2 = enc or (N, N)
+        self.N, self.M, self.num_q, self.enc = N, M, num_q, (E1, E2)
         self.g_a = nn.Sequential(
             nn.PixelUnshuffle(4),
-            nn.Conv2d(48, N, 3, stride=2, padding=1),
-            GDN(N),
-            nn.Conv2d(N, N, 3, stride=2, padding=1),
-            GDN(N),
-            nn.Conv2d(N, M, 3, stride=1, padding=1),
+            nn.Conv2d(48, E1, 3, stride=2, padding=1),
+            GDN(E1),
+            nn.Conv2d(E1, E2, 3, stride=2, padding=1),
+            GDN(E2),
+            nn.Conv2d(E2, M, 3, stride=1, padding=1),
         )
         self.g_s = nn.Sequential(
             nn.Conv2d(M, 4 * N, 3, padding=1),
@@ -85,7 +88,8 @@ class AICModel(CompressionModel):
         return self.synthesis(y_hat).clamp(0, 1)
 
 
-def macs_per_pixel(N=96, M=128):
-    enc = 9 * 48 * N / 64 + 9 * N * N / 256 + 9 * N * M / 256
-    dec = 9 * M * 4 * N / 256 + 9 * N * 4 * N / 64 + 9 * N * 48 / 16
+def macs_per_pixel(N=96, M=128, enc=None):
+    E1, E2 = enc or (N, N)
+    enc = 9 * 48 * E1 / 64 + E1 * E1 / 64 + 9 * E1 * E2 / 256 + E2 * E2 / 256 + 9 * E2 * M / 256
+    dec = 9 * M * 4 * N / 256 + N * N / 64 + 9 * N * 4 * N / 64 + N * N / 16 + 9 * N * 48 / 16
     return enc, dec

@@ -43,6 +43,9 @@ def parse_args():
                         "model state + step; optimizers start fresh), e.g. on a new machine")
     p.add_argument("--N", type=int, default=96)
     p.add_argument("--M", type=int, default=128)
+    p.add_argument("--enc1", type=int, default=0, help="analysis width at H/8 (0 = N; aic-fp2: 128)")
+    p.add_argument("--enc2", type=int, default=0, help="analysis width at H/16 (0 = N; aic-fp2: 192)")
+    p.add_argument("--num-q", type=int, default=6, help="quality levels: the first of LAMBDAS (aic-fp2: 7)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-4, help="learning rate until --lr-drop-step")
@@ -149,7 +152,9 @@ def main():
     torch.manual_seed(args.seed)
     np_rng = np.random.default_rng(args.seed)
 
-    model = AICModel(N=args.N, M=args.M).to(dev)
+    model = AICModel(N=args.N, M=args.M, num_q=args.num_q,
+                     enc=(args.enc1 or args.N, args.enc2 or args.N)).to(dev)
+    lambdas = LAMBDAS[:args.num_q]
     main_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
     opt = torch.optim.Adam(main_params, lr=args.lr)
@@ -210,7 +215,7 @@ def main():
     t0 = time.time()
     last_ckpt = time.time()
     acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0, "t": time.time()}
-    per_q = [[0.0, 0.0, 0] for _ in LAMBDAS]  # mse, bpp, n
+    per_q = [[0.0, 0.0, 0] for _ in lambdas]  # mse, bpp, n
     model.train()
     while True:
         if args.max_steps and step >= args.max_steps:
@@ -218,13 +223,13 @@ def main():
         lr = lr_at(args, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        q = int(np_rng.integers(len(LAMBDAS)))
+        q = int(np_rng.integers(len(lambdas)))
         x = data.batch(args.batch).to(dev)
         out = model(x, q)
         num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
         bpp = torch.log(out["likelihoods"]).sum() / (-math.log(2) * num_pixels)
         mse = F.mse_loss(out["x_hat"], x)
-        loss = LAMBDAS[q] * 255 ** 2 * mse + bpp
+        loss = lambdas[q] * 255 ** 2 * mse + bpp
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if args.clip > 0:
@@ -248,11 +253,11 @@ def main():
                 f"psnr {psnr(acc['mse'] / n):.2f} bpp {acc['bpp'] / n:.4f} aux {acc['aux'] / n:.1f} "
                 f"steps/s {n / (time.time() - acc['t']):.2f} | {qs}")
             acc = {"loss": 0.0, "mse": 0.0, "bpp": 0.0, "aux": 0.0, "n": 0, "t": time.time()}
-            per_q = [[0.0, 0.0, 0] for _ in LAMBDAS]
+            per_q = [[0.0, 0.0, 0] for _ in lambdas]
 
         if args.val_every and step % args.val_every == 0 and evals:
             tv = time.time()
-            res = validate(model, evals)
+            res = validate(model, evals, qs=sorted({1, 4, model.num_q - 1}))
             log(f"val step {step} " + " ".join(f"q{q}: {b:.3f}bpp {p:.2f}dB" for q, (b, p) in res.items())
                 + f" ({time.time() - tv:.1f}s, {len(evals)} eval imgs, real bitstreams)")
             acc["t"] += time.time() - tv  # keep validation time out of steps/s
