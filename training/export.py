@@ -129,7 +129,7 @@ def main():
     meta = {
         "model_id": str(MODEL_ID), "architecture": "aic-fp1", "n": str(a["N"]), "m": str(a["M"]),
         "levels": str(model.num_q), "precision": str(PRECISION), "step": str(ck["step"]),
-        "lambdas": json.dumps(LAMBDAS),
+        "lambdas": json.dumps(LAMBDAS[:model.num_q]),
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     save_file(tables, args.out, metadata=meta)

@@ -46,6 +46,8 @@ def parse_args():
     p.add_argument("--enc1", type=int, default=0, help="analysis width at H/8 (0 = N; aic-fp2: 128)")
     p.add_argument("--enc2", type=int, default=0, help="analysis width at H/16 (0 = N; aic-fp2: 192)")
     p.add_argument("--num-q", type=int, default=6, help="quality levels: the first of LAMBDAS (aic-fp2: 7)")
+    p.add_argument("--q-weights", default="",
+                   help="comma-separated relative frequencies of the levels in training (default: uniform)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-4, help="learning rate until --lr-drop-step")
@@ -155,6 +157,10 @@ def main():
     model = AICModel(N=args.N, M=args.M, num_q=args.num_q,
                      enc=(args.enc1 or args.N, args.enc2 or args.N)).to(dev)
     lambdas = LAMBDAS[:args.num_q]
+    q_p = np.array([float(w) for w in args.q_weights.split(",")] if args.q_weights else [1.0] * args.num_q)
+    if len(q_p) != args.num_q or (q_p <= 0).any():
+        raise SystemExit(f"--q-weights needs {args.num_q} positive numbers")
+    q_p = q_p / q_p.sum()
     main_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
     opt = torch.optim.Adam(main_params, lr=args.lr)
@@ -223,7 +229,7 @@ def main():
         lr = lr_at(args, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        q = int(np_rng.integers(len(lambdas)))
+        q = int(np_rng.choice(len(lambdas), p=q_p)) if args.q_weights else int(np_rng.integers(len(lambdas)))
         x = data.batch(args.batch).to(dev)
         out = model(x, q)
         num_pixels = x.shape[0] * x.shape[2] * x.shape[3]

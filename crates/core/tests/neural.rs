@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use aic_core::codec::NeuralCodec;
 use aic_core::metrics::psnr;
+use aic_core::model::weights::MODEL_ID;
 use aic_core::wire::{Codec, FrameHeader, read_frame, write_frame};
 use aic_core::{CodecChoice, Decoder, Encoder, EncoderConfig, Frame, PixelFormat};
 use burn::tensor::Device;
@@ -45,7 +46,13 @@ fn round_trip_at_every_quality() {
     let mut runs = Vec::new();
     for q in 1..=neural.levels() {
         let e = encoder(&neural, q).encode(&frame, 0).unwrap();
-        assert!(matches!(e.header.codec, Codec::Neural { model_id: 1, .. }));
+        assert!(matches!(
+            e.header.codec,
+            Codec::Neural {
+                model_id: MODEL_ID,
+                ..
+            }
+        ));
         let d = dec.decode(&e.bytes).unwrap();
         assert_eq!((d.frame.width(), d.frame.height()), (90, 70));
         let p = psnr(&frame, &d.frame).unwrap().overall;
@@ -111,7 +118,7 @@ fn other_weights_and_corrupt_payloads_are_refused_and_harmless() {
     let (h, payload, _) = read_frame(&good).unwrap();
     let other = FrameHeader {
         codec: Codec::Neural {
-            model_id: 1,
+            model_id: MODEL_ID,
             weights_hash: 0x1234,
         },
         ..h
@@ -149,7 +156,7 @@ fn auto_uses_the_model_and_bad_quality_is_a_parameter_error() {
     assert!(matches!(e.header.codec, Codec::Neural { .. }));
     let cfg = EncoderConfig {
         codec: CodecChoice::Neural,
-        quality: 7,
+        quality: neural.levels() + 1,
         ..Default::default()
     };
     assert_eq!(

@@ -1,4 +1,5 @@
-//! Which Burn backend runs the neural codec: `flex` (CPU, the default) or `wgpu` (GPU).
+//! Which Burn backend runs the neural codec: `flex` (CPU, the default), `wgpu` (GPU), or
+//! `ndarray` (CPU, only in builds with the `ndarray` feature, to measure it against Flex).
 
 use std::sync::Arc;
 
@@ -13,23 +14,27 @@ pub enum Backend {
     Flex,
     /// Burn's wgpu backend on Vulkan (any GPU, or a software driver such as lavapipe).
     Wgpu,
+    /// Burn's NdArray CPU backend (feature `ndarray`; slower than Flex, kept for measuring).
+    NdArray,
 }
 
 impl Backend {
-    /// Parses `flex` (also `cpu`) or `wgpu`.
+    /// Parses `flex` (also `cpu`), `wgpu` or `ndarray`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "flex" | "cpu" => Some(Backend::Flex),
             "wgpu" => Some(Backend::Wgpu),
+            "ndarray" => Some(Backend::NdArray),
             _ => None,
         }
     }
 
-    /// `flex` or `wgpu`.
+    /// `flex`, `wgpu` or `ndarray`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Flex => "flex",
             Backend::Wgpu => "wgpu",
+            Backend::NdArray => "ndarray",
         }
     }
 
@@ -45,6 +50,11 @@ impl Backend {
                 .map_err(|e| format!("no wgpu device: {e}")),
             #[cfg(not(feature = "wgpu"))]
             Backend::Wgpu => Err("this build has no wgpu backend (feature `wgpu`)".into()),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            Backend::NdArray => Ok(Device::ndarray()),
+            #[cfg(not(feature = "ndarray"))]
+            Backend::NdArray => Err("this build has no ndarray backend (feature `ndarray`)".into()),
         }
     }
 

@@ -20,7 +20,8 @@ use serde::Serialize;
 #[derive(Debug, Parser)]
 #[command(name = "aic", version, about)]
 struct Cli {
-    /// Backend of the neural codec: flex (CPU) or wgpu (GPU through Vulkan).
+    /// Backend of the neural codec: flex (CPU), wgpu (GPU through Vulkan), or ndarray (CPU,
+    /// builds with the `ndarray` feature only, for measuring).
     #[arg(long, global = true, default_value = "flex", value_parser = parse_backend)]
     backend: Backend,
     #[command(subcommand)]
@@ -107,7 +108,7 @@ enum Command {
 }
 
 fn parse_backend(s: &str) -> Result<Backend, String> {
-    Backend::parse(s).ok_or_else(|| format!("unknown backend `{s}`: use flex or wgpu"))
+    Backend::parse(s).ok_or_else(|| format!("unknown backend `{s}`: use flex, wgpu or ndarray"))
 }
 
 /// Loads the model for `codec`: required for `neural`, optional for `auto` (a note says why
