@@ -4,7 +4,7 @@ Kept deliberately plain (Conv2d, PixelUnshuffle, PixelShuffle, GDN, elementwise 
 so the Rust/Burn side can re-implement it exactly. Shapes for x: [B, 3, H, W], H, W % 16 == 0.
 
   g_a: x - 0.5 -> PixelUnshuffle(4) -> Conv(48->E1, 3, s2) -> GDN -> Conv(E1->E2, 3, s2) -> GDN
-       -> Conv(E2->M, 3, s1) = y [M, H/16, W/16]      (E1 = E2 = N in aic-fp1; wider in aic-fp2)
+       -> Conv(E2->M, 3, s1) = y [M, H/16, W/16]      (E1 = E2 = N in aic-fp1; widen.py makes them wider)
   z = y * gain[q];  z_hat = quantize(z) (EntropyBottleneck #q);  y_hat = z_hat * inv_gain[q]
   g_s: y_hat -> Conv(M->4N) -> PixelShuffle(2) -> IGDN -> Conv(N->4N) -> PixelShuffle(2) -> IGDN
        -> Conv(N->48) -> PixelShuffle(4) -> + 0.5
@@ -19,7 +19,7 @@ from compressai.layers import GDN
 from compressai.models import CompressionModel
 
 # λ per quality level: CompressAI's six for its factorized qualities 1-6, then its quality-7 λ
-# (aic-fp2 has seven levels, aic-fp1 the first six).
+# (aic-fp1 trains the first six; the seventh is for widen.py).
 LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932]
 
 

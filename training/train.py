@@ -43,9 +43,9 @@ def parse_args():
                         "model state + step; optimizers start fresh), e.g. on a new machine")
     p.add_argument("--N", type=int, default=96)
     p.add_argument("--M", type=int, default=128)
-    p.add_argument("--enc1", type=int, default=0, help="analysis width at H/8 (0 = N; aic-fp2: 128)")
-    p.add_argument("--enc2", type=int, default=0, help="analysis width at H/16 (0 = N; aic-fp2: 192)")
-    p.add_argument("--num-q", type=int, default=6, help="quality levels: the first of LAMBDAS (aic-fp2: 7)")
+    p.add_argument("--enc1", type=int, default=0, help="analysis width at H/8 (0 = N; the widened experiment: 128)")
+    p.add_argument("--enc2", type=int, default=0, help="analysis width at H/16 (0 = N; the widened experiment: 192)")
+    p.add_argument("--num-q", type=int, default=6, help="quality levels: the first of LAMBDAS (the widened experiment: 7)")
     p.add_argument("--q-weights", default="",
                    help="comma-separated relative frequencies of the levels in training (default: uniform)")
     p.add_argument("--batch", type=int, default=8)

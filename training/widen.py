@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Grow a trained aic-fp1 checkpoint into the aic-fp2 shape, keeping what it computes.
+"""Grow a trained aic-fp1 checkpoint into a wider shape, keeping what it computes.
 
   .venv/bin/python widen.py checkpoints/v1.pt checkpoints/v2-init.pt [--enc1 128 --enc2 192 --num-q 7]
 
