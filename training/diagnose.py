@@ -42,11 +42,9 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     sd = torch.load(a.ckpt, map_location="cpu", weights_only=False)["model"]
-    q_n, M = sd["log_gain"].shape
-    model = AICModel(N=sd["g_s.2.beta"].shape[0], M=M, num_q=q_n,
-                     enc=(sd["g_a.1.weight"].shape[0], sd["g_a.3.weight"].shape[0]))
-    model.load_state_dict(sd)
+    model = AICModel.from_state_dict(sd)
     model.eval()
+    q_n = model.num_q
     for prm in model.parameters():
         prm.requires_grad_(False)
     q = q_n - 1

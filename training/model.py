@@ -53,6 +53,15 @@ class AICModel(CompressionModel):
         self.log_inv_gain = nn.Parameter((-g.log())[:, None].repeat(1, M).contiguous())
         self.entropy_bottlenecks = nn.ModuleList(EntropyBottleneck(M) for _ in range(num_q))
 
+    @classmethod
+    def from_state_dict(cls, sd):
+        """A model of the sizes a state dict was saved with (widths, levels), loaded from it."""
+        q_n, M = sd["log_gain"].shape
+        model = cls(N=sd["g_s.2.beta"].shape[0], M=M, num_q=q_n,
+                    enc=(sd["g_a.1.weight"].shape[0], sd["g_a.3.weight"].shape[0]))
+        model.load_state_dict(sd)
+        return model
+
     def gain(self, q):
         return torch.exp(self.log_gain[q])
 

@@ -40,11 +40,8 @@ def main():
 
     ck = torch.load(a.src, map_location="cpu", weights_only=False)
     old_sd = ck["model"]
-    old_q, M = old_sd["log_gain"].shape
-    N = old_sd["g_s.2.beta"].shape[0]
-    e1_old, e2_old = old_sd["g_a.1.weight"].shape[0], old_sd["g_a.3.weight"].shape[0]
-    old = AICModel(N=N, M=M, num_q=old_q, enc=(e1_old, e2_old))
-    old.load_state_dict(old_sd)
+    old = AICModel.from_state_dict(old_sd)
+    N, M, old_q, (e1_old, e2_old) = old.N, old.M, old.num_q, old.enc
     new = AICModel(N=N, M=M, num_q=a.num_q, enc=(a.enc1, a.enc2))
     sd = new.state_dict()
 
