@@ -16,11 +16,13 @@ echo "== photos"
 AIC_PACKAGES=kphotoalbum AIC_PYTHON="$CACHE/tools-venv/bin/python" bash training/fetch_data.sh
 
 echo "== building aic"
-cargo build --release --locked -p aic-native
+# No wgpu (GPU backend) here: the photo demo runs on the CPU, and wgpu with its shader
+# compiler is most of the build time.
+cargo build --release --locked -p aic-native --no-default-features
 AIC="$CARGO_TARGET_DIR/release/aic"
 
 echo "== one photo through encode, info, decode"
-first=$(ls "$AIC_DATA/eval"/*.png | head -1)
+first=$(find "$AIC_DATA/eval" -name '*.png' | sort | head -1)
 out="$CACHE/demo"; mkdir -p "$out"
 "$AIC" encode "$first" -o "$out/photo.aic"
 "$AIC" info "$out/photo.aic"

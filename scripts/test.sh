@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
 # Sets up what the tests need on a fresh Debian machine with rustup, then runs every test.
 # This is the README's test command; .ci/run runs exactly this.
+#
+# Everything it uses is installed here (or by a script it calls): rustup components and the
+# wasm32 target, Debian packages (APT_PACKAGES below), wasm-bindgen-cli (npm/scripts/build.sh),
+# npm packages from the lock files (binaryen's wasm-opt, playwright-core, Vite), a Python venv.
+#
+# One native build serves lints, tests and the binaries the tests run: clippy runs as the
+# workspace's compiler wrapper during the test build (the same thing `cargo clippy` does, but
+# on full builds instead of a separate `cargo check` of every dependency), in the dev profile
+# whose dependencies are optimised (Cargo.toml). The wasm32 module is the only other build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${AIC_CACHE:-$HOME/.cache/aic}"
+mkdir -p "$CACHE"
 # One target dir outside the clone: repeat runs (and fresh clones) build incrementally.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 export CARGO_TERM_COLOR=never
-step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
+export DEBIAN_FRONTEND=noninteractive
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+
+T0=$(date +%s)
+CURRENT="setup"
+step() {
+  CURRENT="$*"
+  printf '\n=== %s (%s, +%d s)\n' "$*" "$(date +%T)" "$(($(date +%s) - T0))"
+}
+trap 'echo "scripts/test.sh: FAILED in step \"$CURRENT\" at line $LINENO (exit $?): $BASH_COMMAND" >&2' ERR
 
 step "toolchain: clippy, rustfmt, wasm32 target"
-rustup component add clippy rustfmt >/dev/null
-rustup target add wasm32-unknown-unknown >/dev/null
+rustup component add clippy rustfmt
+rustup target add wasm32-unknown-unknown
 
-step "system packages: lavapipe (wgpu tests), chromium (browser tests)"
-missing=""
-for p in mesa-vulkan-drivers chromium; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -q
-  # shellcheck disable=SC2086
-  $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
-fi
+# mesa-vulkan-drivers: lavapipe for the wgpu tests; chromium: browser tests; shellcheck: the
+# scripts' lint.
+APT_PACKAGES=(mesa-vulkan-drivers chromium shellcheck)
+step "system packages: ${APT_PACKAGES[*]}"
+bash scripts/apt-install.sh "${APT_PACKAGES[@]}"
+
 node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
   || { echo "Node.js >= 20.19 is needed (Vite 8, node --test); found $(node --version 2>&1)"; exit 1; }
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
 step "Python reference for the metric tests (scikit-image)"
 if [ ! -x "$CACHE/test-venv/bin/python" ]; then
@@ -33,12 +48,18 @@ fi
 "$CACHE/test-venv/bin/pip" install --quiet --disable-pip-version-check -r tests/fixtures/metrics/requirements.txt
 "$CACHE/test-venv/bin/python" tests/fixtures/metrics/make_fixtures.py
 
-step "format and lints"
+step "format, shell scripts"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+shellcheck scripts/*.sh npm/scripts/*.sh training/*.sh .ci/run
 
-step "unit, integration and CLI tests (native)"
+step "clippy (-D warnings) and unit, integration and CLI tests (native), one build"
+# What `cargo clippy --all-targets -- -D warnings` sets, on the test build instead of a check.
+CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || echo "$(rustc --print sysroot)/bin/clippy-driver")"
+export RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+cargo test --workspace --locked --no-run
 cargo test --workspace --locked 2>&1 | tee "$CACHE/test-output.txt"
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 step "npm package: aic-wasm for wasm32 (release), wasm-bindgen, wasm-opt (npm/scripts/build.sh)"
 (cd npm && npm run build)
@@ -66,5 +87,5 @@ for f in node-test-output.txt browser-test-output.txt vite-test-output.txt; do
   passed=$((passed + $(awk '/^# pass /{print $3}' "$CACHE/$f" | tail -1)))
   failed=$((failed + $(awk '/^# fail /{print $3}' "$CACHE/$f" | tail -1)))
 done
-step "all checks passed"
+step "all checks passed in $(($(date +%s) - T0)) s"
 echo "tests: $passed passed, $failed failed"

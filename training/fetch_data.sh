@@ -16,7 +16,7 @@ lomiri-wallpapers-20.04 lxqt-themes tuxpaint-data palapeli-data sddm-theme-maldi
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
 first=${PKGS%% *}
-if [ -z "$(apt-cache policy "$first" 2>/dev/null | grep 'Candidate:' | grep -v none)" ]; then
+if ! apt-cache policy "$first" 2>/dev/null | grep 'Candidate:' | grep -qv none; then
   echo "== apt-get update"; $SUDO apt-get update -q
 fi
 
@@ -29,7 +29,7 @@ for p in $PKGS; do
   fi
   echo "== $p $cand"
   ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
-  deb=$(ls -t "${p}"_*.deb 2>/dev/null | head -1 || true)
+  deb=$(find . -maxdepth 1 -name "${p}_*.deb" -printf '%T@ %f\n' | sort -rn | head -1 | cut -d' ' -f2-)
   if [ -z "$deb" ]; then echo "SKIP: download of $p failed"; continue; fi
   rm -rf "$DATA/x/$p"; mkdir -p "$DATA/x/$p"
   dpkg -x "$deb" "$DATA/x/$p"

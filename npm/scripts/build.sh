@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package into npm/dist from crates/wasm: the wasm32 module (release), its
 # wasm-bindgen glue (wasm-bindgen-cli at exactly the version in Cargo.lock, installed if
-# missing), wasm-opt where it is installed, then the hand-written API (src/).
+# missing), wasm-opt from the npm package `binaryen`, then the hand-written API (src/).
 set -euo pipefail
+trap 'echo "npm/scripts/build.sh: failed at line $LINENO (exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 ROOT="$(cd .. && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aic/target}"
@@ -24,18 +25,19 @@ wasm-bindgen --target web --remove-name-section --remove-producers-section \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/aic_wasm.wasm"
 
 wasm=dist/wasm/aic_wasm_bg.wasm
-# wasm-opt before binaryen 118 mistypes the externref table that wasm-bindgen makes (the module
-# then fails at instantiation), so older ones (Debian 12 ships 108) are left out. It saves little
-# after gzip anyway: 7.8 MB against 7.9 MB (docs/browser.md).
-opt_version=$( (wasm-opt --version 2>/dev/null || true) | grep -Eo '[0-9]+' | head -1)
-if [ -n "$opt_version" ] && [ "$opt_version" -ge 118 ]; then
-  wasm-opt -O2 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+# wasm-opt comes from the npm package `binaryen` (a devDependency pinned in package-lock.json):
+# Debian's binaryen (108) mistypes the externref table that wasm-bindgen makes, so no system
+# wasm-opt is used. AIC_NO_WASM_OPT=1 skips it (the module then stays as wasm-bindgen made it).
+if [ "${AIC_NO_WASM_OPT:-0}" = 1 ]; then
+  echo "wasm-opt: skipped (AIC_NO_WASM_OPT=1); module left as wasm-bindgen made it"
+else
+  [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund --loglevel=error
+  opt=node_modules/.bin/wasm-opt
+  echo "wasm-opt: $("$opt" --version)"
+  "$opt" -O2 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
-  echo "wasm-opt $opt_version: optimised"
-else
-  echo "wasm-opt: ${opt_version:-not installed}; binaryen >= 118 is needed, module left as wasm-bindgen made it"
 fi
 
 cp src/*.js src/*.d.ts dist/
