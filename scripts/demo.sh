@@ -1,33 +1,28 @@
 #!/usr/bin/env bash
-# The main job on the shipped defaults, on a fresh Debian machine with rustup:
-# fetch real photographs (Debian's kphotoalbum demo pictures: 24 snapshots, halved), compress
-# each with `aic` on its default codec, decode it, and print size and quality against JPEG.
+# The live demo: your camera through the AIC neural codec in the browser (WebGPU when there is
+# a real GPU, else the wasm CPU backend), over an RTCDataChannel, beside the same camera over
+# WebRTC's VP8 at the same bitrate, with live bitrate, fps, PSNR and SSIM.
+#
+# Builds the npm package (npm/dist) once if it is missing — a wasm32 release build of
+# crates/wasm, minutes on a fresh machine; later runs reuse it — then serves the page on
+# http://127.0.0.1:${PORT:-8080}/ until stopped (Ctrl-C). Open it in Chrome/Edge (WebGPU and
+# MediaStreamTrackProcessor); other browsers take the CPU backend and a slower capture path.
+# Rebuild after changing crates/ or npm/src: (cd npm && npm run build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${AIC_CACHE:-$HOME/.cache/aic}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
-export AIC_DATA="${AIC_DATA:-$HOME/.cache/aic-data}"
+PORT="${PORT:-8080}"
 
-echo "== Python with Pillow (to prepare the photos)"
-[ -x "$CACHE/tools-venv/bin/python" ] || python3 -m venv "$CACHE/tools-venv"
-"$CACHE/tools-venv/bin/pip" install --quiet --disable-pip-version-check pillow==13.0.0 numpy==2.4.6
+command -v node >/dev/null || { echo "scripts/demo.sh: Node.js is needed (node not found)" >&2; exit 1; }
 
-echo "== photos"
-AIC_PACKAGES=kphotoalbum AIC_PYTHON="$CACHE/tools-venv/bin/python" bash training/fetch_data.sh
+if [ -f npm/dist/index.js ] && [ -f npm/dist/wasm/aic_wasm_bg.wasm ]; then
+  echo "== npm package: reusing npm/dist (rebuild with: cd npm && npm run build)"
+else
+  echo "== building the npm package (npm/dist): wasm32 release build of crates/wasm, once"
+  (cd npm && npm run build)
+fi
 
-echo "== building aic"
-# No wgpu (GPU backend) here: the photo demo runs on the CPU, and wgpu with its shader
-# compiler is most of the build time.
-cargo build --release --locked -p aic-native --no-default-features
-AIC="$CARGO_TARGET_DIR/release/aic"
-
-echo "== one photo through encode, info, decode"
-first=$(find "$AIC_DATA/eval" -name '*.png' | sort | head -1)
-out="$CACHE/demo"; mkdir -p "$out"
-"$AIC" encode "$first" -o "$out/photo.aic"
-"$AIC" info "$out/photo.aic"
-"$AIC" decode "$out/photo.aic" -o "$out/photo.png"
-echo "decoded to $out/photo.png"
-
-echo "== every photo: aic (default codec) against JPEG at qualities 10..95"
-"$AIC" eval "$AIC_DATA/eval" --codec auto,jpeg --quality all --summary
+echo "== serving the demo (Ctrl-C stops it)"
+echo "open http://127.0.0.1:$PORT/ and allow the camera"
+exec node demo/serve.mjs --port "$PORT"

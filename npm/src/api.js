@@ -98,11 +98,27 @@ export class AicEncoder {
         codec: last.codec,
         quality: last.quality,
         fallbackReason: last.fallbackReason ?? null,
+        kind: last.kind,
+        skippedFraction: last.updatedFraction === undefined ? null : 1 - last.updatedFraction,
         width: f.width,
         height: f.height,
       };
       return bytes;
     });
+  }
+
+  /**
+   * Codes live video from now on: key and delta frames whose quality the rate controller
+   * picks so the stream lands at `kbps` for `fps` frames a second (a new call takes effect
+   * from the next frame). Frames must then be decoded in order by one AicDecoder.
+   */
+  setTargetBitrate(kbps, fps = 30) {
+    return this.#serial.run(async () => this.#inner.setTargetBitrate(Number(kbps), Number(fps)));
+  }
+
+  /** Makes the next frame a key frame (a receiver lost its reference). */
+  requestKeyFrame() {
+    return this.#serial.run(async () => this.#inner.requestKeyFrame());
   }
 
   /** Frees the wasm memory now (otherwise the garbage collector does). */
@@ -157,6 +173,8 @@ export class AicDecoder {
         backend: this.backend,
         codec: d.codec,
         quality: d.quality,
+        kind: d.kind,
+        skippedFraction: d.updatedFraction === undefined || d.kind !== 'delta' ? null : 1 - d.updatedFraction,
         seq: d.seq,
         timestampUs: d.timestampUs,
         width: d.width,

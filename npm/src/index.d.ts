@@ -36,8 +36,13 @@ export interface EncodeStats {
   encodeMs: number;
   backend: string;
   codec: 'neural' | 'zlib' | 'raw';
+  /** The neural level (fractional between trained levels), or the zlib level. */
   quality: number;
   fallbackReason: string | null;
+  /** 'key' or 'delta' (delta frames only after setTargetBitrate). */
+  kind: 'key' | 'delta';
+  /** Delta frames: the fraction of the latent grid left as it was; else null. */
+  skippedFraction: number | null;
   width: number;
   height: number;
 }
@@ -48,6 +53,8 @@ export interface DecodeStats {
   backend: string;
   codec: 'neural' | 'zlib' | 'raw';
   quality: number;
+  kind: 'key' | 'delta';
+  skippedFraction: number | null;
   seq: number;
   timestampUs: number;
   width: number;
@@ -68,6 +75,10 @@ export class AicEncoder {
   lastStats: EncodeStats | null;
   /** Resolves to the AIC frame bytes. */
   encode(frame: FrameSource, options?: { timestampUs?: number }): Promise<Uint8Array>;
+  /** Live video from now on: key and delta frames at `kbps` for `fps` frames a second (default 30). */
+  setTargetBitrate(kbps: number, fps?: number): Promise<void>;
+  /** Makes the next frame a key frame. */
+  requestKeyFrame(): Promise<void>;
   free(): void;
 }
 

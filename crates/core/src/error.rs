@@ -7,6 +7,7 @@
 //! - [`Error::LimitsExceeded`]: input asks for more than a named limit in [`crate::limits`].
 //! - [`Error::Model`]: a neural frame was made with weights this build does not have.
 //! - [`Error::Unavailable`]: the codec asked for cannot run here (e.g. no model in this build).
+//! - [`Error::Reference`]: a delta frame's reference is not held (lost or never received).
 //!
 //! [`Error::code`] gives a stable, machine-readable code for every variant (the wasm bindings
 //! pass it to JavaScript as `error.code`).
@@ -35,6 +36,11 @@ pub enum Error {
     /// The requested codec cannot run in this build or on this input; use another codec.
     #[error("codec unavailable: {0}")]
     Unavailable(String),
+    /// A delta frame needs a reference this decoder does not hold (a frame was lost, or the
+    /// stream started mid-way). The decoder's state is unchanged: keep showing the last good
+    /// picture and ask the sender for a key frame (`docs/format.md` §7).
+    #[error("missing reference: {0}")]
+    Reference(#[from] ReferenceError),
 }
 
 impl Error {
@@ -46,6 +52,7 @@ impl Error {
             Error::LimitsExceeded(_) => "limits_exceeded",
             Error::Model(_) => "model_mismatch",
             Error::Unavailable(_) => "unavailable",
+            Error::Reference(_) => "reference_missing",
         }
     }
 }
@@ -185,6 +192,18 @@ pub struct ModelError {
     pub weights_hash: u64,
     /// What this decoder has instead.
     pub available: String,
+}
+
+/// A delta frame whose reference the decoder does not hold (`docs/format.md` §7).
+#[derive(Debug, ThisError, Clone, PartialEq, Eq)]
+#[error("delta frame {seq} needs frame {needed} decoded before it; {held}")]
+pub struct ReferenceError {
+    /// Sequence number of the refused frame.
+    pub seq: u32,
+    /// The frame it refers to.
+    pub needed: u32,
+    /// What the decoder holds instead.
+    pub held: String,
 }
 
 /// Shorthand for the `Inconsistent` format error.

@@ -14,6 +14,10 @@
 //! - [`wire`]: frame header, packets and reassembly (spec: `docs/format.md`).
 //! - [`metrics`]: PSNR, SSIM, MS-SSIM.
 //! - [`limits`]: the named limits every parser enforces.
+//! - [`quality`]: the fine quality grid (steps between the trained levels).
+//! - [`rate`]: rate control — where a frame's quality is chosen.
+//! - `sequence` (with the model): inter coding — the integer state a video stream carries,
+//!   the video encoder, and the decoder's side.
 //!
 //! This crate does no I/O and reads no clock (times are arguments); it builds for
 //! `wasm32-unknown-unknown` as for native targets. Every parser returns a typed [`Error`] on
@@ -47,6 +51,10 @@ pub mod metrics;
 #[cfg(feature = "neural")]
 pub mod model;
 pub mod planar;
+pub mod quality;
+pub mod rate;
+#[cfg(feature = "neural")]
+pub mod sequence;
 pub mod wire;
 
 pub use codec::{CodecChoice, DecodedFrame, Decoder, EncodedFrame, Encoder, EncoderConfig};

@@ -156,7 +156,7 @@ fn auto_uses_the_model_and_bad_quality_is_a_parameter_error() {
     assert!(matches!(e.header.codec, Codec::Neural { .. }));
     let cfg = EncoderConfig {
         codec: CodecChoice::Neural,
-        quality: neural.levels() + 1,
+        quality: neural.levels() + aic_core::quality::EXTRA_LEVELS + 1,
         ..Default::default()
     };
     assert_eq!(

@@ -6,6 +6,8 @@
 //! - [`output`]: frames → PNG, PPM or Y4M files.
 //! - [`eval`]: size and quality of codecs over files, the data behind `aic eval`.
 //! - [`bench`]: timings behind `aic bench`.
+//! - [`video`]: a clip through the video codec and VP8, the data behind `aic eval-video`;
+//!   [`plot`]: its PNG plot.
 //! - [`backend`]: the Burn device the neural codec runs on (`--backend flex|wgpu`).
 //! - [`error`]: [`NativeError`], which always names the file concerned.
 
@@ -15,5 +17,7 @@ pub mod error;
 pub mod eval;
 pub mod input;
 pub mod output;
+pub mod plot;
+pub mod video;
 
 pub use error::NativeError;

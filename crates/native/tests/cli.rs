@@ -270,7 +270,7 @@ fn neural_round_trip_info_and_eval() {
         "9",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("levels 1..=6"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("levels 1..=7"));
     let out = aic(&["--backend", "tpu", "info", s(&aicf)]);
     assert_eq!(out.status.code(), Some(2));
 }

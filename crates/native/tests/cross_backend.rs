@@ -50,9 +50,9 @@ fn encoded_on_wgpu_decodes_on_flex() {
             .bytes;
         let (h, payload, _) = read_frame(&bytes).unwrap();
         // What the wgpu encoder quantized, and what the CPU decoder reads back: identical.
-        let sent = pollster::block_on(gpu.analyze(&frame, quality)).unwrap();
+        let sent = pollster::block_on(gpu.analyze(&frame, h.quality)).unwrap();
         assert_eq!(
-            cpu.decode_latent(payload, quality, h.width, h.height)
+            cpu.decode_latent(payload, h.quality, h.width, h.height)
                 .unwrap(),
             sent
         );
@@ -74,7 +74,7 @@ fn encoded_on_wgpu_decodes_on_flex() {
             .unwrap();
         assert!(worst <= 1, "quality {quality}: pixels differ by {worst}");
         // And the two backends' encoders agree on (almost) every symbol.
-        let cpu_sent = pollster::block_on(cpu.analyze(&frame, quality)).unwrap();
+        let cpu_sent = pollster::block_on(cpu.analyze(&frame, h.quality)).unwrap();
         let differ = sent
             .symbols
             .iter()

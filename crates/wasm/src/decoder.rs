@@ -62,7 +62,14 @@ impl WasmDecoder {
                 ("width", h.width.into()),
                 ("height", h.height.into()),
                 ("codec", h.codec.name().into()),
-                ("quality", h.quality.into()),
+                ("quality", h.quality_level().into()),
+                ("kind", h.kind.name().into()),
+                (
+                    "updatedFraction",
+                    decoded
+                        .updated_fraction
+                        .map_or(JsValue::UNDEFINED, JsValue::from),
+                ),
                 ("seq", h.seq.into()),
                 ("timestampUs", (h.timestamp_us as f64).into()),
             ])

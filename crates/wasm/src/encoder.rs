@@ -3,6 +3,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use std::sync::Arc;
+
+use aic_core::codec::NeuralCodec;
+use aic_core::rate::RateTarget;
+use aic_core::sequence::{VideoConfig, VideoEncoder};
 use aic_core::{CodecChoice, Encoder, EncoderConfig, Frame, PixelFormat};
 use wasm_bindgen::prelude::*;
 
@@ -13,8 +18,18 @@ use crate::error::{busy, coded, js_error, object};
 #[derive(Debug, Clone, Default)]
 struct Last {
     codec: &'static str,
-    quality: u8,
+    quality: f64,
     fallback_reason: Option<String>,
+    kind: &'static str,
+    updated_fraction: Option<f64>,
+}
+
+/// The image encoder (every frame a key frame), and the video encoder once a target bitrate
+/// is set (key and delta frames under rate control).
+struct Codecs {
+    image: Encoder,
+    video: Option<VideoEncoder>,
+    model: Option<Arc<NeuralCodec>>,
 }
 
 /// An encoder of RGBA frames: the neural codec (or, with `codec: "auto"`, the zlib fallback
@@ -22,7 +37,7 @@ struct Last {
 #[wasm_bindgen]
 pub struct WasmEncoder {
     /// `None` while a call is using it (taken out, so no borrow is held across an await).
-    inner: Rc<RefCell<Option<Encoder>>>,
+    inner: Rc<RefCell<Option<Codecs>>>,
     last: Rc<RefCell<Last>>,
     backend: &'static str,
     backend_note: Option<String>,
@@ -49,18 +64,24 @@ impl WasmEncoder {
             quality,
             ..EncoderConfig::default()
         };
-        let (encoder, backend, note) = if choice == CodecChoice::Zlib {
-            (Encoder::new(config).map_err(js_error)?, "none", None)
+        let (encoder, model, backend, note) = if choice == CodecChoice::Zlib {
+            (Encoder::new(config).map_err(js_error)?, None, "none", None)
         } else {
             let loaded = backend::load(request).await?;
             (
-                Encoder::with_neural(config, loaded.model).map_err(js_error)?,
+                Encoder::with_neural(config, loaded.model.clone()).map_err(js_error)?,
+                Some(loaded.model),
                 loaded.backend.name(),
                 loaded.note,
             )
         };
+        let codecs = Codecs {
+            image: encoder,
+            video: None,
+            model,
+        };
         Ok(WasmEncoder {
-            inner: Rc::new(RefCell::new(Some(encoder))),
+            inner: Rc::new(RefCell::new(Some(codecs))),
             last: Rc::default(),
             backend,
             backend_note: note,
@@ -94,15 +115,33 @@ impl WasmEncoder {
             let Some(mut enc) = inner.borrow_mut().take() else {
                 return Err(busy("encoder"));
             };
-            let result = enc.encode_async(&frame, timestamp_us.max(0.0) as u64).await;
-            *inner.borrow_mut() = Some(enc);
-            let encoded = result.map_err(js_error)?;
-            *last.borrow_mut() = Last {
-                codec: encoded.header.codec.name(),
-                quality: encoded.header.quality,
-                fallback_reason: encoded.fallback_reason,
+            let ts = timestamp_us.max(0.0) as u64;
+            let result = match enc.video.as_mut() {
+                Some(video) => video.encode_async(&frame, ts).await.map(|e| {
+                    let l = Last {
+                        codec: e.header.codec.name(),
+                        quality: e.header.quality_level(),
+                        fallback_reason: None,
+                        kind: e.header.kind.name(),
+                        updated_fraction: Some(e.stats.updated_fraction),
+                    };
+                    (e.bytes, l)
+                }),
+                None => enc.image.encode_async(&frame, ts).await.map(|e| {
+                    let l = Last {
+                        codec: e.header.codec.name(),
+                        quality: e.header.quality_level(),
+                        fallback_reason: e.fallback_reason,
+                        kind: e.header.kind.name(),
+                        updated_fraction: None,
+                    };
+                    (e.bytes, l)
+                }),
             };
-            Ok(js_sys::Uint8Array::from(encoded.bytes.as_slice()).into())
+            *inner.borrow_mut() = Some(enc);
+            let (bytes, l) = result.map_err(js_error)?;
+            *last.borrow_mut() = l;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
     }
 
@@ -114,6 +153,49 @@ impl WasmEncoder {
             ("codec", last.codec.into()),
             ("quality", last.quality.into()),
             ("fallbackReason", last.fallback_reason.clone().into()),
+            ("kind", last.kind.into()),
+            (
+                "updatedFraction",
+                last.updated_fraction
+                    .map_or(JsValue::UNDEFINED, JsValue::from),
+            ),
         ])
+    }
+
+    /// Codes live video from now on: key and delta frames at `kbps` for `fps` frames per
+    /// second (the rate controller picks each frame's quality); later calls change the
+    /// target, in effect from the next frame. Needs the neural codec.
+    #[wasm_bindgen(js_name = setTargetBitrate)]
+    pub fn set_target_bitrate(&self, kbps: f64, fps: f64) -> Result<(), JsValue> {
+        let mut inner = self.inner.borrow_mut();
+        let codecs = inner.as_mut().ok_or_else(|| busy("encoder"))?;
+        let target = RateTarget::Bitrate { kbps, fps };
+        match (&mut codecs.video, &codecs.model) {
+            (Some(video), _) => video.set_target(target).map_err(js_error),
+            (None, Some(model)) => {
+                let config = VideoConfig {
+                    target,
+                    ..VideoConfig::default()
+                };
+                codecs.video =
+                    Some(VideoEncoder::new(Arc::clone(model), config).map_err(js_error)?);
+                Ok(())
+            }
+            (None, None) => Err(coded(
+                "parameter",
+                "a target bitrate needs the neural codec (this encoder is zlib only)",
+            )),
+        }
+    }
+
+    /// Makes the next frame a key frame (e.g. a receiver lost its reference).
+    #[wasm_bindgen(js_name = requestKeyFrame)]
+    pub fn request_key_frame(&self) -> Result<(), JsValue> {
+        let mut inner = self.inner.borrow_mut();
+        let codecs = inner.as_mut().ok_or_else(|| busy("encoder"))?;
+        if let Some(video) = codecs.video.as_mut() {
+            video.request_key_frame();
+        }
+        Ok(())
     }
 }

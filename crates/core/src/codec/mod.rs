@@ -64,7 +64,8 @@ impl CodecChoice {
 pub struct EncoderConfig {
     /// Codec to use.
     pub codec: CodecChoice,
-    /// Neural quality level.
+    /// Neural quality level (1 to the trained levels + [`crate::quality::EXTRA_LEVELS`]); the
+    /// header carries it as a step of the fine grid (`crate::quality`).
     pub quality: u8,
     /// zlib level, 0..=9, for the lossless codec.
     pub zlib_level: u8,
@@ -128,13 +129,15 @@ impl Encoder {
             codec: CodecChoice::Zlib,
             ..config
         })?;
-        if config.codec != CodecChoice::Zlib && !(1..=neural.levels()).contains(&config.quality) {
+        let top = neural.levels() + crate::quality::EXTRA_LEVELS;
+        if config.codec != CodecChoice::Zlib && !(1..=top).contains(&config.quality) {
             return Err(ParameterError::new(
                 "quality",
                 format!(
-                    "{}, the neural codec has levels 1..={}",
+                    "{}, the neural codec has levels 1..={top} ({} trained, {} extrapolated)",
                     config.quality,
-                    neural.levels()
+                    neural.levels(),
+                    crate::quality::EXTRA_LEVELS,
                 ),
             )
             .into());
@@ -157,9 +160,10 @@ impl Encoder {
 
     /// Encodes one frame captured at `timestamp_us` without blocking.
     pub async fn encode_async(&mut self, frame: &Frame, timestamp_us: u64) -> Result<EncodedFrame> {
+        let step = crate::quality::level_to_step(self.config.quality);
         let neural = match (self.config.codec, &self.neural) {
             (CodecChoice::Zlib, _) => Err(None),
-            (_, Some(n)) => match n.encode_payload(frame, self.config.quality).await {
+            (_, Some(n)) => match n.encode_payload(frame, step).await {
                 Ok(payload) => Ok((n.codec(), payload)),
                 Err(e) if self.config.codec == CodecChoice::Auto => Err(Some(e.to_string())),
                 Err(e) => return Err(e),
@@ -170,7 +174,7 @@ impl Encoder {
             (CodecChoice::Auto, None) => Err(Some(NEURAL_UNAVAILABLE.to_string())),
         };
         let (codec, quality, payload, fallback_reason) = match neural {
-            Ok((codec, payload)) => (codec, self.config.quality, payload, None),
+            Ok((codec, payload)) => (codec, step, payload, None),
             Err(reason) => {
                 let compressed = zlib::compress(frame.data(), self.config.zlib_level)?;
                 if compressed.len() < frame.data().len() {
@@ -207,31 +211,48 @@ impl Encoder {
 }
 
 /// One decoded frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DecodedFrame {
     /// The frame's header.
     pub header: FrameHeader,
     /// The pixels.
     pub frame: Frame,
+    /// Neural frames: the fraction of latent positions the frame updated (1 for key frames).
+    pub updated_fraction: Option<f64>,
+    /// Neural frames: the fraction of the picture the synthesis transform ran on.
+    pub synthesized_fraction: Option<f64>,
 }
 
-/// Decodes AIC frames. A frame that fails to decode leaves the decoder ready for the next.
+/// Decodes AIC frames, key and delta: it holds the state of the neural stream it decodes
+/// (`crate::sequence`). A frame that fails to decode leaves the decoder as it was, ready for
+/// the next; a delta frame whose reference is missing is refused with
+/// [`Error::Reference`] (show the last good picture and ask for a key frame).
 #[derive(Debug, Clone, Default)]
 pub struct Decoder {
     neural: Option<Arc<NeuralCodec>>,
+    #[cfg(feature = "neural")]
+    sequence: crate::sequence::SequenceDecoder,
 }
 
 impl Decoder {
     /// A decoder of the lossless codecs.
     pub fn new() -> Self {
-        Decoder { neural: None }
+        Decoder::default()
     }
 
     /// A decoder that also decodes frames of the neural codec `neural`.
     pub fn with_neural(neural: Arc<NeuralCodec>) -> Self {
         Decoder {
             neural: Some(neural),
+            ..Decoder::default()
         }
+    }
+
+    /// The integer state of the neural stream after the last decoded frame (its
+    /// [`crate::sequence::LatentState::checksum`] equals the encoder's).
+    #[cfg(feature = "neural")]
+    pub fn sequence_state(&self) -> Option<&crate::sequence::LatentState> {
+        self.sequence.state()
     }
 
     /// Decodes exactly one AIC frame (no bytes after it), waiting for the device if needed.
@@ -284,6 +305,14 @@ impl Decoder {
         if !matches!(header.codec, Codec::Neural { .. }) {
             return Ok(None);
         }
+        if header.kind == FrameKind::Delta {
+            return Err(ParameterError::new(
+                "frame",
+                "a delta frame's latent is an update of its reference; decode the stream and \
+                 read the decoder's sequence state instead",
+            )
+            .into());
+        }
         self.neural_for(&header.codec)?
             .decode_latent(payload, header.quality, header.width, header.height)
             .map(Some)
@@ -305,30 +334,42 @@ impl Decoder {
         let pixels = match header.codec {
             Codec::Raw => payload.to_vec(),
             Codec::Zlib => zlib::decompress(payload, len)?,
-            Codec::Neural { .. } => {
-                let neural = self.neural_for(&header.codec)?;
-                let latent =
-                    neural.decode_latent(payload, header.quality, header.width, header.height)?;
-                let frame = neural
-                    .synthesize(
-                        &latent,
-                        header.quality,
-                        header.width,
-                        header.height,
-                        header.format,
-                    )
-                    .await?;
-                return Ok(DecodedFrame {
-                    header: *header,
-                    frame,
-                });
-            }
+            Codec::Neural { .. } => return self.decode_neural(header, payload).await,
         };
         let frame = Frame::new(header.width, header.height, header.format, pixels)?;
         Ok(DecodedFrame {
             header: *header,
             frame,
+            updated_fraction: None,
+            synthesized_fraction: None,
         })
+    }
+
+    /// A neural key or delta frame, through the sequence state.
+    #[cfg(feature = "neural")]
+    async fn decode_neural(
+        &mut self,
+        header: &FrameHeader,
+        payload: &[u8],
+    ) -> Result<DecodedFrame> {
+        let neural = Arc::clone(self.neural_for(&header.codec)?);
+        let (frame, stats) = match header.kind {
+            FrameKind::Key => self.sequence.decode_key(&neural, header, payload).await?,
+            FrameKind::Delta => self.sequence.decode_delta(&neural, header, payload).await?,
+        };
+        Ok(DecodedFrame {
+            header: *header,
+            frame,
+            updated_fraction: Some(stats.updated_fraction),
+            synthesized_fraction: Some(stats.synthesized_fraction),
+        })
+    }
+
+    /// Without the model, a neural frame names weights this build does not have.
+    #[cfg(not(feature = "neural"))]
+    async fn decode_neural(&mut self, header: &FrameHeader, _: &[u8]) -> Result<DecodedFrame> {
+        self.neural_for(&header.codec)?;
+        Err(Error::Unavailable(NEURAL_UNAVAILABLE.into()))
     }
 }
 

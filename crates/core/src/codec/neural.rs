@@ -7,11 +7,11 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::entropy::{EntropyTables, decode_symbols, encode_symbols};
+use crate::entropy::{decode_symbols, encode_symbols};
 use crate::error::{Error, LimitError, ModelError, ParameterError, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::limits::MAX_NEURAL_PIXELS;
-use crate::model::weights::{self, LoadedWeights, MODEL_ID, SHIPPED};
+use crate::model::weights::{self, FineGrid, LoadedWeights, MODEL_ID, SHIPPED};
 use crate::model::{CodecModel, ModelConfig};
 use crate::planar::{Planar, STRIDE, frame_to_planar, padded, planar_to_frame};
 use crate::wire::Codec;
@@ -24,7 +24,7 @@ pub const MAX_SYMBOL: f32 = (1 << 24) as f32;
 pub struct NeuralCodec {
     model: CodecModel,
     config: ModelConfig,
-    tables: EntropyTables,
+    fine: FineGrid,
     hash: u64,
     device: Device,
 }
@@ -69,13 +69,14 @@ impl NeuralCodec {
         let LoadedWeights {
             model,
             config,
-            tables,
             hash,
+            fine,
+            ..
         } = weights::load(bytes, &device)?;
         Ok(NeuralCodec {
             model,
             config,
-            tables,
+            fine,
             hash,
             device,
         })
@@ -96,7 +97,7 @@ impl NeuralCodec {
         self.config
     }
 
-    /// Number of quality levels: valid qualities are `1..=levels()`.
+    /// Number of trained quality levels (the fine grid has [`Self::steps`] steps).
     pub fn levels(&self) -> u8 {
         self.config.levels as u8
     }
@@ -129,19 +130,27 @@ impl NeuralCodec {
         }
     }
 
-    fn level(&self, quality: u8) -> Result<usize> {
-        if (1..=self.levels()).contains(&quality) {
-            Ok(usize::from(quality) - 1)
+    /// Checks a step of the fine quality grid (`crate::quality`); its 0-based table index.
+    fn step_index(&self, step: u8) -> Result<usize> {
+        if (1..=self.fine.steps).contains(&step) {
+            Ok(usize::from(step) - 1)
         } else {
             Err(ParameterError::new(
-                "quality",
-                format!(
-                    "{quality}, the neural codec has levels 1..={}",
-                    self.levels()
-                ),
+                "quality step",
+                format!("{step}, the neural codec has steps 1..={}", self.fine.steps),
             )
             .into())
         }
+    }
+
+    /// Number of steps of the fine quality grid: valid steps are `1..=steps()`.
+    pub fn steps(&self) -> u8 {
+        self.fine.steps
+    }
+
+    /// The fine quality grid: gains and entropy tables per step.
+    pub fn fine(&self) -> &FineGrid {
+        &self.fine
     }
 
     /// Refuses frames above [`MAX_NEURAL_PIXELS`] (after padding) before anything is allocated.
@@ -158,28 +167,48 @@ impl NeuralCodec {
         Ok(())
     }
 
-    /// Runs the analysis transform and quantizes: the frame's latent symbols at `quality`.
-    pub async fn analyze(&self, frame: &Frame, quality: u8) -> Result<Latent> {
-        let level = self.level(quality)?;
+    /// Runs the analysis transform: the frame's unscaled latent `y` (`[m, h, w]`, floats; the
+    /// encoder's alone, never sent or carried) and the latent grid's height and width.
+    pub async fn analyze_y(&self, frame: &Frame) -> Result<(Vec<f32>, usize, usize)> {
         Self::check_size(frame.width(), frame.height())?;
         let p = frame_to_planar(frame);
         let x = Tensor::<4>::from_data(
             TensorData::new(p.data, [1, 3, p.height, p.width]),
             &self.device,
         );
-        let z = read_f32(self.model.encode_latent(x, level)).await?;
-        let (h, w) = (p.height / STRIDE, p.width / STRIDE);
-        let medians = self.tables.medians(level);
-        let mut symbols = Vec::with_capacity(z.len());
-        for (c, plane) in z.chunks(h * w).enumerate() {
+        let y = read_f32(self.model.analysis.forward(x)).await?;
+        Ok((y, p.height / STRIDE, p.width / STRIDE))
+    }
+
+    /// The symbol of latent value `y` in channel `c` at `step`: `round(y · gain − median)`.
+    /// `None` when the value is unusable (NaN, or beyond [`MAX_SYMBOL`]).
+    #[inline]
+    pub fn quantize_one(&self, y: f32, c: usize, step: u8) -> Option<i32> {
+        let s = usize::from(step - 1);
+        let g = self.fine.gain[s * self.fine.m + c];
+        let med = self.fine.tables.medians(s)[c];
+        let v = (y * g - med).round();
+        (!v.is_nan() && v.abs() <= MAX_SYMBOL).then_some(v as i32)
+    }
+
+    /// The dequantized latent value of symbol `s` in channel `c` at `step`:
+    /// `(s + median) · inv_gain`, in `f32` (the same on every platform).
+    #[inline]
+    pub fn dequantize_one(&self, s: i32, c: usize, step: u8) -> f32 {
+        let k = usize::from(step - 1);
+        let med = self.fine.tables.medians(k)[c];
+        (s as f32 + med) * self.fine.inv_gain[k * self.fine.m + c]
+    }
+
+    /// Quantizes an unscaled latent (from [`Self::analyze_y`]) at `step`.
+    pub fn quantize(&self, y: &[f32], h: usize, w: usize, step: u8) -> Result<Latent> {
+        self.step_index(step)?;
+        let mut symbols = Vec::with_capacity(y.len());
+        for (c, plane) in y.chunks(h * w).enumerate() {
             for &v in plane {
-                let s = (v - medians[c]).round();
-                if s.is_nan() || s.abs() > MAX_SYMBOL {
-                    return Err(Error::Unavailable(format!(
-                        "the model produced an unusable latent value ({v})"
-                    )));
-                }
-                symbols.push(s as i32);
+                symbols.push(self.quantize_one(v, c, step).ok_or_else(|| {
+                    Error::Unavailable(format!("the model produced an unusable latent value ({v})"))
+                })?);
             }
         }
         Ok(Latent {
@@ -190,62 +219,79 @@ impl NeuralCodec {
         })
     }
 
-    /// Dequantizes symbols and runs the synthesis transform: the decoded frame.
+    /// Runs the analysis transform and quantizes: the frame's latent symbols at `step`.
+    pub async fn analyze(&self, frame: &Frame, step: u8) -> Result<Latent> {
+        self.step_index(step)?;
+        let (y, h, w) = self.analyze_y(frame).await?;
+        self.quantize(&y, h, w, step)
+    }
+
+    /// Runs the synthesis transform on a dequantized latent `y_hat` (`[m, h, w]`): the padded
+    /// planar reconstruction, clamped to `[0, 1]`.
+    pub async fn synthesize_y(&self, y_hat: Vec<f32>, h: usize, w: usize) -> Result<Planar> {
+        let y_hat = Tensor::<4>::from_data(
+            TensorData::new(y_hat, [1, self.config.m, h, w]),
+            &self.device,
+        );
+        let x_hat = self.model.synthesis.forward(y_hat).clamp(0.0, 1.0);
+        let data = read_f32(x_hat).await?;
+        Ok(Planar {
+            data,
+            height: h * STRIDE,
+            width: w * STRIDE,
+        })
+    }
+
+    /// Dequantizes symbols at `step` and runs the synthesis transform: the decoded frame.
     pub async fn synthesize(
         &self,
         latent: &Latent,
-        quality: u8,
+        step: u8,
         width: u32,
         height: u32,
         format: PixelFormat,
     ) -> Result<Frame> {
-        let level = self.level(quality)?;
+        self.step_index(step)?;
         let (h, w) = (latent.height, latent.width);
-        let medians = self.tables.medians(level);
-        let z_hat: Vec<f32> = latent
+        let y_hat: Vec<f32> = latent
             .symbols
             .chunks(h * w)
             .enumerate()
-            .flat_map(|(c, plane)| plane.iter().map(move |&s| s as f32 + medians[c]))
+            .flat_map(|(c, plane)| plane.iter().map(move |&s| self.dequantize_one(s, c, step)))
             .collect();
-        let z_hat = Tensor::<4>::from_data(
-            TensorData::new(z_hat, [1, latent.channels, h, w]),
-            &self.device,
-        );
-        let x_hat = self.model.decode_latent(z_hat, level).clamp(0.0, 1.0);
-        let data = read_f32(x_hat).await?;
-        let planar = Planar {
-            data,
-            height: h * STRIDE,
-            width: w * STRIDE,
-        };
+        let planar = self.synthesize_y(y_hat, h, w).await?;
         Ok(planar_to_frame(&planar, width, height, format))
     }
 
-    /// Encodes a frame at `quality`: the neural payload (range-coded symbols).
-    pub async fn encode_payload(&self, frame: &Frame, quality: u8) -> Result<Vec<u8>> {
-        let latent = self.analyze(frame, quality).await?;
-        let level = self.level(quality)?;
+    /// Encodes a frame at `step`: the neural payload (range-coded symbols).
+    pub async fn encode_payload(&self, frame: &Frame, step: u8) -> Result<Vec<u8>> {
+        let latent = self.analyze(frame, step).await?;
         encode_symbols(
-            &self.tables,
-            level,
+            &self.fine.tables,
+            self.step_index(step)?,
             &latent.symbols,
             latent.height * latent.width,
         )
+    }
+
+    /// The latent grid (height, width) of a `width`×`height` frame; refuses frames above
+    /// [`MAX_NEURAL_PIXELS`].
+    pub fn grid(width: u32, height: u32) -> Result<(usize, usize)> {
+        Self::check_size(width, height)?;
+        Ok((padded(height) / STRIDE, padded(width) / STRIDE))
     }
 
     /// Entropy-decodes a payload to the latent symbols of a `width`×`height` frame.
     pub fn decode_latent(
         &self,
         payload: &[u8],
-        quality: u8,
+        step: u8,
         width: u32,
         height: u32,
     ) -> Result<Latent> {
-        let level = self.level(quality)?;
-        Self::check_size(width, height)?;
-        let (h, w) = (padded(height) / STRIDE, padded(width) / STRIDE);
-        let symbols = decode_symbols(&self.tables, level, payload, h * w)?;
+        let k = self.step_index(step)?;
+        let (h, w) = Self::grid(width, height)?;
+        let symbols = decode_symbols(&self.fine.tables, k, payload, h * w)?;
         Ok(Latent {
             symbols,
             channels: self.config.m,

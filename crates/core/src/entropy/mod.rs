@@ -17,6 +17,7 @@
 //! assert_eq!(decode_symbols(&tables, 0, &bytes, 6).unwrap(), symbols);
 //! ```
 
+pub mod fine;
 mod tables;
 
 pub use tables::{EntropyTables, PRECISION};

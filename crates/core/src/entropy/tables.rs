@@ -25,6 +25,9 @@ pub(crate) struct ChannelModel {
     pub in_range: u32,
     /// The categorical model over in-range indices and the escape index.
     pub model: Model,
+    /// What each index costs, in 1/256 bits (−log2 of its probability): the encoder's size
+    /// estimate before it runs the range coder. Never used to decode.
+    pub cost: Vec<u32>,
 }
 
 /// The entropy tables of every quality level and channel.
@@ -84,10 +87,15 @@ impl EntropyTables {
                         "table {i}: frequencies do not sum to 2^{PRECISION}"
                     ))
                 })?;
+            let cost = probs
+                .iter()
+                .map(|&p| ((f64::from(1u32 << PRECISION) / f64::from(p)).log2() * 256.0) as u32)
+                .collect();
             models.push(ChannelModel {
                 start: start[i],
                 in_range: (s - 1) as u32,
                 model,
+                cost,
             });
         }
         if at != freqs.len() {
@@ -121,5 +129,23 @@ impl EntropyTables {
 
     pub(crate) fn channel(&self, level: usize, channel: usize) -> &ChannelModel {
         &self.models[level * self.channels + channel]
+    }
+
+    /// What coding `symbol` in `channel` at `level` costs, in 1/256 bits (an estimate for
+    /// rate control; escapes are counted with their Exp-Golomb bits).
+    #[inline]
+    pub fn symbol_cost(&self, level: usize, channel: usize, symbol: i32) -> u32 {
+        let ch = self.channel(level, channel);
+        let index = i64::from(symbol) - i64::from(ch.start);
+        if (0..i64::from(ch.in_range)).contains(&index) {
+            return ch.cost[index as usize];
+        }
+        let over = if index < 0 {
+            (-index) as u64
+        } else {
+            (index - i64::from(ch.in_range) + 1) as u64
+        };
+        let bits = 64 - over.leading_zeros();
+        ch.cost[ch.in_range as usize] + 256 * (1 + 6 + bits)
     }
 }

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::{CodecModel, ModelConfig};
 use crate::entropy::EntropyTables;
+use crate::entropy::fine::{self, RawTables};
 use crate::error::{Error, ParameterError, Result};
+use crate::quality::{fine_vectors, max_step};
 
 /// Architecture id of this model (`aic-fp1`), written in every neural frame header.
 pub const MODEL_ID: u16 = 1;
@@ -65,6 +67,38 @@ pub struct LoadedWeights {
     pub tables: EntropyTables,
     /// [`weights_hash`] of the file.
     pub hash: u64,
+    /// Gains and entropy tables of every step of the fine quality grid.
+    pub fine: FineGrid,
+}
+
+/// The fine quality grid of a model (`crate::quality`): per step, the gain and inverse gain
+/// vectors and the entropy tables, all derived deterministically from the trained levels.
+#[derive(Debug, Clone)]
+pub struct FineGrid {
+    /// Number of steps: valid steps are `1..=steps`.
+    pub steps: u8,
+    /// Latent channels.
+    pub m: usize,
+    /// Gain per step and channel, `[steps, m]`.
+    pub gain: Vec<f32>,
+    /// Inverse gain per step and channel, `[steps, m]`.
+    pub inv_gain: Vec<f32>,
+    /// One entropy table per step and channel (`tables.levels()` = steps).
+    pub tables: EntropyTables,
+}
+
+impl FineGrid {
+    /// The gains of `step` (1-based), one per channel.
+    pub fn gain(&self, step: u8) -> &[f32] {
+        let i = usize::from(step - 1) * self.m;
+        &self.gain[i..i + self.m]
+    }
+
+    /// The inverse gains of `step` (1-based), one per channel.
+    pub fn inv_gain(&self, step: u8) -> &[f32] {
+        let i = usize::from(step - 1) * self.m;
+        &self.inv_gain[i..i + self.m]
+    }
 }
 
 /// Loads a weights file (as written by `training/export.py`) onto `device`.
@@ -88,14 +122,50 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
         levels: field("levels")?,
     };
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    if !(2..=16).contains(&config.levels) || config.m == 0 || config.m > 1024 {
+        return Err(bad(format!(
+            "{} levels and {} latent channels are outside 2..=16 and 1..=1024",
+            config.levels, config.m
+        )));
+    }
+    let raw = RawTables {
+        start: read(&st, "entropy.start", Dtype::I32, i32::from_le_bytes)?,
+        size: read(&st, "entropy.size", Dtype::I32, i32::from_le_bytes)?,
+        freqs: read(&st, "entropy.freqs", Dtype::I32, i32::from_le_bytes)?,
+        medians: read(&st, "entropy.median", Dtype::F32, f32::from_le_bytes)?,
+    };
     let tables = EntropyTables::new(
         config.levels,
         config.m,
-        &read(&st, "entropy.start", Dtype::I32, i32::from_le_bytes)?,
-        &read(&st, "entropy.size", Dtype::I32, i32::from_le_bytes)?,
-        &read(&st, "entropy.freqs", Dtype::I32, i32::from_le_bytes)?,
-        &read(&st, "entropy.median", Dtype::F32, f32::from_le_bytes)?,
+        &raw.start,
+        &raw.size,
+        &raw.freqs,
+        &raw.medians,
     )?;
+    // The gains as stored (no device round trip), for the fine grid.
+    let levels = config.levels as u8;
+    let gain = read(&st, "gain", Dtype::F32, f32::from_le_bytes)?;
+    let inv_gain = read(&st, "inv_gain", Dtype::F32, f32::from_le_bytes)?;
+    if gain.len() != config.levels * config.m || inv_gain.len() != gain.len() {
+        return Err(bad("gain vectors do not match the model's sizes"));
+    }
+    let fine_gain = fine_vectors(&gain, levels, config.m);
+    let fine_raw = fine::derive(&raw, levels, config.m, &gain, &fine_gain)?;
+    let steps = max_step(levels);
+    let fine = FineGrid {
+        steps,
+        m: config.m,
+        inv_gain: fine_vectors(&inv_gain, levels, config.m),
+        gain: fine_gain,
+        tables: EntropyTables::new(
+            usize::from(steps),
+            config.m,
+            &fine_raw.start,
+            &fine_raw.size,
+            &fine_raw.freqs,
+            &fine_raw.medians,
+        )?,
+    };
     let mut model = CodecModel::new(&config, device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
     let applied = model
@@ -112,5 +182,6 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
         config,
         tables,
         hash: weights_hash(bytes),
+        fine,
     })
 }

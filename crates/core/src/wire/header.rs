@@ -9,8 +9,12 @@ use crate::limits::MAX_PAYLOAD_BYTES;
 
 /// The four bytes every frame starts with (§2.1).
 pub const FRAME_MAGIC: [u8; 4] = *b"AICF";
-/// The format version this crate writes and reads (§3).
-pub const FORMAT_VERSION: u8 = 1;
+/// The format version this crate writes (§3). Version 2 carries the neural quality as a step
+/// of the fine quality grid and defines neural delta frames; version 1 frames (quality =
+/// trained level, key frames only) are still read.
+pub const FORMAT_VERSION: u8 = 2;
+/// The oldest format version this crate reads (§3).
+pub const MIN_FORMAT_VERSION: u8 = 1;
 /// Length of the frame header in bytes (§2.2).
 pub const FRAME_HEADER_LEN: usize = 40;
 /// Length of the CRC-32 trailer in bytes (§2.4).
@@ -97,6 +101,15 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
+    /// The quality as users name it: for a neural frame its level (fractional between the
+    /// trained levels: step 5 is level 1.5, `crate::quality`), else the zlib level.
+    pub fn quality_level(&self) -> f64 {
+        match self.codec {
+            Codec::Neural { .. } => f64::from(crate::quality::step_to_level(self.quality)),
+            _ => f64::from(self.quality),
+        }
+    }
+
     /// Total bytes of the frame on the wire: header, payload and checksum.
     pub fn wire_len(&self) -> usize {
         FRAME_HEADER_LEN + self.payload_len as usize + FRAME_TRAILER_LEN
@@ -174,7 +187,7 @@ impl FrameHeader {
         if magic != FRAME_MAGIC {
             return Err(FormatError::BadMagic { found: magic }.into());
         }
-        if b[4] != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&b[4]) {
             return Err(FormatError::UnsupportedVersion {
                 found: b[4],
                 supported: FORMAT_VERSION,
@@ -231,7 +244,11 @@ impl FrameHeader {
             width: width.into(),
             height: height.into(),
             format,
-            quality: b[12],
+            // Version 1 carried the neural level; version 2 its step on the fine grid.
+            quality: match codec {
+                Codec::Neural { .. } if b[4] == 1 => crate::quality::level_to_step(b[12]),
+                _ => b[12],
+            },
             seq: u32_at(24),
             timestamp_us: u64_at(28),
             payload_len: u32_at(36),
@@ -420,7 +437,8 @@ mod tests {
             FrameHeader::parse(&b).unwrap_err().code()
         };
         assert_eq!(with(0, b'X'), "format.bad_magic");
-        assert_eq!(with(4, 2), "format.unsupported_version");
+        assert_eq!(with(4, 3), "format.unsupported_version");
+        assert_eq!(with(4, 0), "format.unsupported_version");
         assert_eq!(with(5, 9), "format.undefined_value");
         assert_eq!(with(6, 9), "format.undefined_value");
         assert_eq!(with(7, 9), "format.undefined_value");

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, NeuralCodec, zlib};
+use aic_core::rate::RateTarget;
+use aic_core::sequence::{VideoConfig, VideoEncoder};
 use aic_core::wire::{Codec, frames};
 use aic_native::NativeError;
 use aic_native::backend::Backend;
@@ -13,6 +15,7 @@ use aic_native::bench;
 use aic_native::eval::{self, EvalCodec, Report};
 use aic_native::input::{expand_paths, read_input};
 use aic_native::output::write_frames;
+use aic_native::video::{self, VideoEvalConfig, load_clip};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
@@ -40,9 +43,48 @@ enum Command {
         /// Codec: auto (neural, else zlib), neural, or zlib.
         #[arg(long, default_value = "auto", value_parser = parse_codec)]
         codec: CodecChoice,
-        /// Quality: the neural quality level, or the zlib level (0-9) with --codec zlib.
-        #[arg(long)]
+        /// Quality: the neural quality level (1-7; 7 is extrapolated above the trained 6), or
+        /// the zlib level (0-9) with --codec zlib. Every frame is a key frame.
+        #[arg(long, conflicts_with = "target_kbps")]
         quality: Option<u8>,
+        /// Code a Y4M sequence as live video (key and delta frames) at this bitrate.
+        #[arg(long)]
+        target_kbps: Option<f64>,
+        /// The frame rate for --target-kbps (default: the clip's).
+        #[arg(long, requires = "target_kbps")]
+        fps: Option<f64>,
+    },
+    /// Code a Y4M clip as live video at a target bitrate and measure it per frame (kbps,
+    /// YUV-PSNR, RGB-PSNR, SSIM, skipped fraction, encode/decode ms), with VP8 realtime
+    /// (ffmpeg's libvpx) at the bitrate AIC spent, in the same run.
+    EvalVideo {
+        /// The clip (Y4M).
+        input: PathBuf,
+        /// Target bitrate, kbps.
+        #[arg(long, default_value_t = 400.0)]
+        target_kbps: f64,
+        /// Frame rate to play the clip at (frames are picked from the clip to match; default:
+        /// the clip's own).
+        #[arg(long)]
+        fps: Option<f64>,
+        /// Code at most this many frames.
+        #[arg(long)]
+        frames: Option<usize>,
+        /// A key frame every N frames (0: only the first).
+        #[arg(long, default_value_t = 0)]
+        key_interval: u32,
+        /// Change the target mid-stream: FRAME:KBPS, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        retarget: Vec<String>,
+        /// Skip the VP8 baseline.
+        #[arg(long)]
+        no_vp8: bool,
+        /// Write a PNG plot of PSNR and kbps per frame (AIC blue, VP8 orange, target grey).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Print JSON: {"clip","width","height","fps","frames","target_kbps","aic":{...},"vp8":{...},"aic_frames":[...],"vp8_frames":[...]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Decode an AIC file to PNG/PPM (one frame) or Y4M (a sequence).
     Decode {
@@ -59,8 +101,9 @@ enum Command {
         /// Print JSON: {"frames":[{"seq","kind","codec","width","height","quality","bytes","timestamp_us"}, ...]}.
         #[arg(long)]
         json: bool,
-        /// Also entropy-decode each neural frame and print its latent symbol count and
-        /// CRC-32 (`latent_symbols`, `latent_crc32`): compares latents across platforms.
+        /// Also decode each neural frame and print its latent symbol count and CRC-32
+        /// (`latent_symbols`, `latent_crc32`, key frames) and the CRC-32 of the sequence
+        /// state after it (`state_crc32`): compares latents across platforms.
         #[arg(long)]
         latents: bool,
     },
@@ -173,8 +216,48 @@ fn run(cli: Cli) -> Result<(), CliError> {
             input,
             output,
             codec,
+            target_kbps: Some(kbps),
+            fps,
+            ..
+        } => encode_video(&input, &output, codec, kbps, fps, backend),
+        Command::Encode {
+            input,
+            output,
+            codec,
             quality,
+            ..
         } => encode(&input, &output, codec, quality, backend),
+        Command::EvalVideo {
+            input,
+            target_kbps,
+            fps,
+            frames,
+            key_interval,
+            retarget,
+            no_vp8,
+            plot,
+            json,
+        } => {
+            let target_changes = retarget
+                .iter()
+                .map(|r| {
+                    r.split_once(':')
+                        .and_then(|(f, k)| Some((f.parse().ok()?, k.parse().ok()?)))
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("bad --retarget `{r}`: use FRAME:KBPS"))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let config = VideoEvalConfig {
+                target_kbps,
+                fps,
+                max_frames: frames,
+                key_interval,
+                vp8: !no_vp8,
+                target_changes,
+            };
+            eval_video(&input, &config, plot.as_deref(), json, backend)
+        }
         Command::Decode { input, output } => decode(&input, &output, backend),
         Command::Info {
             input,
@@ -245,6 +328,146 @@ fn encode(
     Ok(())
 }
 
+/// `aic encode clip.y4m --target-kbps K [--fps F]`: the clip as live video.
+fn encode_video(
+    input: &Path,
+    output: &Path,
+    codec: CodecChoice,
+    kbps: f64,
+    fps: Option<f64>,
+    backend: Backend,
+) -> Result<(), CliError> {
+    if codec == CodecChoice::Zlib {
+        return Err(CliError::Usage(
+            "--target-kbps needs the neural codec".into(),
+        ));
+    }
+    let model = backend
+        .load_model()
+        .map_err(|r| NativeError::invalid(input, r))?;
+    let (frames, fps) = load_clip(input, fps, None)?;
+    let mut enc = VideoEncoder::new(
+        model,
+        VideoConfig {
+            target: RateTarget::Bitrate { kbps, fps },
+            ..VideoConfig::default()
+        },
+    )
+    .map_err(|e| NativeError::codec(input, e))?;
+    let mut out = Vec::new();
+    for (i, frame) in frames.iter().enumerate() {
+        let e = enc
+            .encode(frame, (i as f64 * 1e6 / fps) as u64)
+            .map_err(|e| NativeError::codec(input, e))?;
+        out.extend_from_slice(&e.bytes);
+    }
+    std::fs::write(output, &out).map_err(|e| NativeError::io(output, e))?;
+    eprintln!(
+        "{} frames, {:.1} kbps at {fps} fps (target {kbps})",
+        frames.len(),
+        out.len() as f64 * 8.0 / (frames.len() as f64 / fps) / 1000.0
+    );
+    Ok(())
+}
+
+fn eval_video(
+    input: &Path,
+    config: &VideoEvalConfig,
+    plot: Option<&Path>,
+    json: bool,
+    backend: Backend,
+) -> Result<(), CliError> {
+    let model = backend
+        .load_model()
+        .map_err(|r| NativeError::invalid(input, r))?;
+    let work = video::work_dir();
+    if !json {
+        println!(
+            "{:>5} {:>5} {:>4} {:>7} {:>8} {:>8} {:>6} {:>7} {:>7} {:>8} {:>8}",
+            "frame",
+            "kind",
+            "step",
+            "bytes",
+            "yuv dB",
+            "rgb dB",
+            "ssim",
+            "skipped",
+            "synth",
+            "enc ms",
+            "dec ms"
+        );
+    }
+    let report = video::evaluate(&model, input, config, &work, |r| {
+        if !json {
+            println!(
+                "{:>5} {:>5} {:>4} {:>7} {:>8.2} {:>8.2} {:>6.4} {:>7} {:>7} {:>8.1} {:>8.1}",
+                r.index,
+                r.kind,
+                r.step.unwrap_or(0),
+                r.bytes,
+                r.yuv_psnr,
+                r.rgb_psnr,
+                r.ssim,
+                r.skipped_fraction
+                    .map_or("-".into(), |f| format!("{:.1}%", f * 100.0)),
+                r.synthesized_fraction
+                    .map_or("-".into(), |f| format!("{:.1}%", f * 100.0)),
+                r.encode_ms.unwrap_or(0.0),
+                r.decode_ms.unwrap_or(0.0)
+            );
+        }
+    })?;
+    let _ = std::fs::remove_dir_all(&work);
+    if let Some(plot) = plot {
+        aic_native::plot::write_plot(&report, plot)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+        return Ok(());
+    }
+    println!(
+        "\n{} {}x{} {} frames at {} fps, target {} kbps",
+        report.clip, report.width, report.height, report.frames, report.fps, report.target_kbps
+    );
+    println!(
+        "{:>5} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>7} {:>5}",
+        "codec", "kbps", "yuv dB", "rgb dB", "ssim", "skipped", "enc ms", "dec ms", "keys"
+    );
+    for s in std::iter::once(&report.aic).chain(report.vp8.as_ref()) {
+        println!(
+            "{:>5} {:>8.1} {:>9.2} {:>9.2} {:>7.4} {:>8} {:>7} {:>7} {:>5}",
+            s.codec,
+            s.kbps,
+            s.yuv_psnr,
+            s.rgb_psnr,
+            s.ssim,
+            s.skipped_fraction
+                .map_or("-".into(), |f| format!("{:.1}%", f * 100.0)),
+            s.encode_ms.map_or("-".into(), |v| format!("{v:.1}")),
+            s.decode_ms.map_or("-".into(), |v| format!("{v:.1}")),
+            s.key_frames
+        );
+    }
+    let windows: Vec<String> = report
+        .aic
+        .window_kbps
+        .iter()
+        .map(|k| format!("{k:.0}"))
+        .collect();
+    println!("aic kbps per 2 s window: {}", windows.join(" "));
+    if let Some(vp8) = &report.vp8 {
+        println!(
+            "gap: AIC {:+.2} dB YUV-PSNR against VP8 at {:.1} kbps",
+            report.aic.yuv_psnr - vp8.yuv_psnr,
+            vp8.kbps
+        );
+    }
+    if let Some(note) = &report.vp8_note {
+        println!("vp8: {note}");
+    }
+    Ok(())
+}
+
 fn read_aic(input: &Path) -> Result<Vec<u8>, CliError> {
     Ok(std::fs::read(input).map_err(|e| NativeError::io(input, e))?)
 }
@@ -290,7 +513,10 @@ struct FrameInfo {
     codec: &'static str,
     width: u32,
     height: u32,
-    quality: u8,
+    /// The neural level (fractional between trained levels), or the zlib level.
+    quality: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<u8>,
     bytes: usize,
     timestamp_us: u64,
     format: &'static str,
@@ -302,6 +528,8 @@ struct FrameInfo {
     latent_symbols: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     latent_crc32: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_crc32: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -309,10 +537,21 @@ struct InfoReport {
     frames: Vec<FrameInfo>,
 }
 
+/// A header's quality as users name it: the neural level (an integer at trained levels,
+/// else fractional), or the zlib level.
+fn quality_value(h: &aic_core::wire::FrameHeader) -> serde_json::Value {
+    let level = h.quality_level();
+    if level.fract() == 0.0 {
+        serde_json::Value::from(level as u64)
+    } else {
+        serde_json::Value::from(level)
+    }
+}
+
 /// `latents`: the backend whose model entropy-decodes neural frames, if asked to.
 fn info(input: &Path, json: bool, latents: Option<Backend>) -> Result<(), CliError> {
     let bytes = read_aic(input)?;
-    let dec = match latents {
+    let mut dec = match latents {
         Some(backend) => Some(Decoder::with_neural(
             backend
                 .load_model()
@@ -323,11 +562,22 @@ fn info(input: &Path, json: bool, latents: Option<Backend>) -> Result<(), CliErr
     let mut list = Vec::new();
     for f in frames(&bytes) {
         let f = f.map_err(|e| NativeError::codec(input, e))?;
+        let neural = matches!(f.header.codec, Codec::Neural { .. });
         let latent = match &dec {
-            Some(dec) => dec
+            Some(dec) if f.header.kind == aic_core::wire::FrameKind::Key => dec
                 .latent(f.bytes)
                 .map_err(|e| NativeError::codec(input, e))?,
-            None => None,
+            _ => None,
+        };
+        // The sequence state after the frame (delta frames update it): decode it.
+        let state_crc32 = match &mut dec {
+            Some(dec) if neural => {
+                dec.decode_payload(&f.header, f.payload)
+                    .map_err(|e| NativeError::codec(input, e))?;
+                dec.sequence_state()
+                    .map(|s| format!("{:08x}", s.checksum()))
+            }
+            _ => None,
         };
         let h = f.header;
         let (model_id, weights_hash) = match h.codec {
@@ -343,7 +593,8 @@ fn info(input: &Path, json: bool, latents: Option<Backend>) -> Result<(), CliErr
             codec: h.codec.name(),
             width: h.width,
             height: h.height,
-            quality: h.quality,
+            quality: quality_value(&h),
+            step: matches!(h.codec, Codec::Neural { .. }).then_some(h.quality),
             bytes: f.bytes.len(),
             timestamp_us: h.timestamp_us,
             format: h.format.name(),
@@ -351,6 +602,7 @@ fn info(input: &Path, json: bool, latents: Option<Backend>) -> Result<(), CliErr
             weights_hash,
             latent_symbols: latent.as_ref().map(|l| l.symbols.len()),
             latent_crc32: latent.as_ref().map(|l| format!("{:08x}", l.checksum())),
+            state_crc32,
         });
     }
     if json {
@@ -373,7 +625,7 @@ fn info(input: &Path, json: bool, latents: Option<Backend>) -> Result<(), CliErr
             f.codec,
             format!("{}x{}", f.width, f.height),
             f.format,
-            f.quality,
+            f.quality.to_string(),
             f.bytes,
             f.timestamp_us,
             f.weights_hash

@@ -1,0 +1,279 @@
+//! The rate controller: a target, a virtual buffer, and the step search.
+
+use crate::error::{ParameterError, Result};
+
+/// What the encoder aims at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateTarget {
+    /// A fixed step of the fine quality grid (1-based): no rate control.
+    Step(u8),
+    /// A bitrate at a frame rate: each frame may spend `kbps · 1000 / fps` bits on average.
+    Bitrate {
+        /// Target bitrate in kilobits per second.
+        kbps: f64,
+        /// Frame rate the budget is spread over.
+        fps: f64,
+    },
+    /// A compressed size relative to the raw frame (`adaptive` mode of the original design):
+    /// compressed bytes ÷ raw RGB bytes, in `(0, 1]`. At the frame rate `fps`.
+    Ratio {
+        /// Target compressed ÷ raw size.
+        ratio: f64,
+        /// Frame rate (for the buffer's pay-back time).
+        fps: f64,
+    },
+}
+
+impl RateTarget {
+    /// Checks the numbers: positive, finite, a ratio within `(0, 1]`, a step ≥ 1.
+    pub fn validate(&self) -> Result<()> {
+        let ok = match *self {
+            RateTarget::Step(s) => s >= 1,
+            RateTarget::Bitrate { kbps, fps } => {
+                kbps.is_finite() && kbps > 0.0 && fps.is_finite() && (0.1..=1000.0).contains(&fps)
+            }
+            RateTarget::Ratio { ratio, fps } => {
+                ratio.is_finite()
+                    && ratio > 0.0
+                    && ratio <= 1.0
+                    && fps.is_finite()
+                    && (0.1..=1000.0).contains(&fps)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ParameterError::new(
+                "rate target",
+                format!("{self:?}: needs kbps > 0, fps in 0.1..=1000, ratio in (0, 1], step ≥ 1"),
+            )
+            .into())
+        }
+    }
+
+    fn fps(&self) -> Option<f64> {
+        match *self {
+            RateTarget::Step(_) => None,
+            RateTarget::Bitrate { fps, .. } | RateTarget::Ratio { fps, .. } => Some(fps),
+        }
+    }
+}
+
+/// What the controller chose for one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    /// The step to code the frame at.
+    pub step: u8,
+    /// The frame's budget in bits (`None` at a fixed step).
+    pub budget_bits: Option<f64>,
+    /// The estimated size at that step, in bits.
+    pub estimated_bits: u64,
+}
+
+/// Seconds over which the buffer's excess is paid back.
+const PAYBACK_S: f64 = 0.5;
+/// Most credit the buffer may bank from under-spending, in seconds of target rate.
+const MAX_CREDIT_S: f64 = 0.5;
+/// A delta frame's budget stays within these multiples of the average frame.
+const DELTA_BUDGET: (f64, f64) = (0.25, 3.0);
+/// A key frame's budget stays within these multiples of the average frame.
+const KEY_BUDGET: (f64, f64) = (1.0, 6.0);
+/// Most steps a delta frame's step may rise above the previous frame's (no oscillation).
+const MAX_RISE: u8 = 4;
+
+/// The encoder's rate controller (sans-I/O: times are arguments).
+#[derive(Debug, Clone)]
+pub struct RateController {
+    target: RateTarget,
+    max_step: u8,
+    /// Bits spent beyond what the target allowed so far (negative: under-spent).
+    buffer_bits: f64,
+    last_step: Option<u8>,
+}
+
+impl RateController {
+    /// A controller aiming at `target` on a grid of steps `1..=max_step`.
+    pub fn new(target: RateTarget, max_step: u8) -> Result<Self> {
+        target.validate()?;
+        Ok(RateController {
+            target,
+            max_step: max_step.max(1),
+            buffer_bits: 0.0,
+            last_step: None,
+        })
+    }
+
+    /// The target.
+    pub fn target(&self) -> RateTarget {
+        self.target
+    }
+
+    /// Sets a new target, in effect from the next frame (the buffer starts afresh).
+    pub fn set_target(&mut self, target: RateTarget) -> Result<()> {
+        target.validate()?;
+        self.target = target;
+        self.buffer_bits = 0.0;
+        Ok(())
+    }
+
+    /// The average bits per frame the target allows for a frame of `raw_bytes` RGB bytes.
+    pub fn frame_allowance(&self, raw_bytes: usize) -> Option<f64> {
+        match self.target {
+            RateTarget::Step(_) => None,
+            RateTarget::Bitrate { kbps, fps } => Some(kbps * 1000.0 / fps),
+            RateTarget::Ratio { ratio, .. } => Some(ratio * raw_bytes as f64 * 8.0),
+        }
+    }
+
+    /// The virtual buffer: bits spent beyond the target so far (negative: credit).
+    pub fn buffer_bits(&self) -> f64 {
+        self.buffer_bits
+    }
+
+    /// Chooses the step of the next frame: the highest step whose estimated size
+    /// (`estimate(step)` in bits, assumed to grow with the step) fits the frame's budget.
+    /// `key`: the frame is a key frame; `raw_bytes`: its raw RGB size.
+    pub fn choose_step(
+        &mut self,
+        key: bool,
+        raw_bytes: usize,
+        mut estimate: impl FnMut(u8) -> Result<u64>,
+    ) -> Result<Decision> {
+        let (allowance, fps) = match (self.frame_allowance(raw_bytes), self.target.fps()) {
+            (Some(a), Some(f)) => (a, f),
+            _ => {
+                let RateTarget::Step(s) = self.target else {
+                    unreachable!("only a fixed step has no allowance")
+                };
+                let step = s.clamp(1, self.max_step);
+                return Ok(Decision {
+                    step,
+                    budget_bits: None,
+                    estimated_bits: estimate(step)?,
+                });
+            }
+        };
+        let (lo, hi) = if key { KEY_BUDGET } else { DELTA_BUDGET };
+        let budget = (allowance - self.buffer_bits / (fps * PAYBACK_S))
+            .clamp(lo * allowance, hi * allowance);
+        let top = match (key, self.last_step) {
+            (false, Some(last)) => last.saturating_add(MAX_RISE).min(self.max_step),
+            _ => self.max_step,
+        };
+        // Binary search for the highest step within budget.
+        let (mut best, mut best_bits) = (1u8, estimate(1)?);
+        if best_bits as f64 <= budget {
+            let (mut a, mut b) = (2u8, top);
+            while a <= b {
+                let mid = a + (b - a) / 2;
+                let bits = estimate(mid)?;
+                if bits as f64 <= budget {
+                    (best, best_bits) = (mid, bits);
+                    a = mid + 1;
+                } else {
+                    b = mid - 1;
+                }
+            }
+        }
+        Ok(Decision {
+            step: best,
+            budget_bits: Some(budget),
+            estimated_bits: best_bits,
+        })
+    }
+
+    /// Records what a sent frame (coded at `step`) cost, in bits.
+    pub fn on_frame_sent(&mut self, bits: u64, step: u8, raw_bytes: usize) {
+        self.last_step = Some(step);
+        let (Some(allowance), Some(fps)) = (self.frame_allowance(raw_bytes), self.target.fps())
+        else {
+            return;
+        };
+        self.buffer_bits += bits as f64 - allowance;
+        self.buffer_bits = self.buffer_bits.max(-allowance * fps * MAX_CREDIT_S);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame whose size doubles every 8 steps, scaled by `content`.
+    fn size(step: u8, content: f64) -> u64 {
+        (content * 2f64.powf(f64::from(step) / 8.0)) as u64
+    }
+
+    #[test]
+    fn lands_on_target_and_follows_a_new_one() {
+        let mut rc = RateController::new(
+            RateTarget::Bitrate {
+                kbps: 300.0,
+                fps: 10.0,
+            },
+            49,
+        )
+        .unwrap();
+        let raw = 640 * 480 * 3;
+        let mut spent = Vec::new();
+        for i in 0..100 {
+            if i == 50 {
+                rc.set_target(RateTarget::Bitrate {
+                    kbps: 150.0,
+                    fps: 10.0,
+                })
+                .unwrap();
+            }
+            let content = 2000.0 + 500.0 * f64::from(i % 7);
+            let d = rc
+                .choose_step(i == 0, raw, |s| Ok(size(s, content)))
+                .unwrap();
+            let bits = size(d.step, content);
+            rc.on_frame_sent(bits, d.step, raw);
+            spent.push(bits);
+        }
+        let kbps = |r: std::ops::Range<usize>| {
+            spent[r.clone()].iter().sum::<u64>() as f64 / r.len() as f64 * 10.0 / 1000.0
+        };
+        for w in [10..30, 30..50] {
+            assert!(
+                (kbps(w.clone()) / 300.0 - 1.0).abs() < 0.1,
+                "{w:?}: {}",
+                kbps(w.clone())
+            );
+        }
+        for w in [60..80, 80..100] {
+            assert!(
+                (kbps(w.clone()) / 150.0 - 1.0).abs() < 0.1,
+                "{w:?}: {}",
+                kbps(w.clone())
+            );
+        }
+    }
+
+    #[test]
+    fn fixed_step_and_bad_targets() {
+        let mut rc = RateController::new(RateTarget::Step(60), 49).unwrap();
+        assert_eq!(rc.choose_step(true, 100, |_| Ok(1)).unwrap().step, 49);
+        for t in [
+            RateTarget::Bitrate {
+                kbps: 0.0,
+                fps: 10.0,
+            },
+            RateTarget::Bitrate {
+                kbps: f64::NAN,
+                fps: 10.0,
+            },
+            RateTarget::Bitrate {
+                kbps: 100.0,
+                fps: 0.0,
+            },
+            RateTarget::Ratio {
+                ratio: 1.5,
+                fps: 10.0,
+            },
+            RateTarget::Step(0),
+        ] {
+            assert_eq!(RateController::new(t, 49).unwrap_err().code(), "parameter");
+        }
+    }
+}

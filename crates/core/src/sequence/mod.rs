@@ -1,0 +1,22 @@
+//! Inter coding: the state a video stream carries from frame to frame (`docs/video.md`,
+//! `docs/format.md` §7).
+//!
+//! # Module Overview
+//! - [`state`]: [`LatentState`], the integers both sides hold (symbols and a step per latent
+//!   position) and how a delta frame's [`Update`] changes them.
+//! - [`payload`]: a delta frame's bytes (update flags, then symbols).
+//! - [`encoder`]: [`VideoEncoder`], key and delta frames under the rate controller.
+//! - [`decoder`]: [`SequenceDecoder`], the state and a picture redrawn where it changed.
+//!
+//! Exactness: whatever is carried is integers that encoder and decoder apply identically; the
+//! floats (the encoder's analysis output, the decoder's picture) never feed back into what the
+//! other side must reproduce.
+
+pub mod decoder;
+pub mod encoder;
+pub mod payload;
+pub mod state;
+
+pub use decoder::{SequenceDecoder, SequenceStats};
+pub use encoder::{EncodedVideoFrame, VideoConfig, VideoEncoder, VideoFrameStats};
+pub use state::{LatentState, Update};

@@ -1,0 +1,121 @@
+// One AIC codec in a module Worker, so the page stays responsive while the model runs: the
+// page starts two of these, one encoding and one decoding (on 2 cores they run in parallel).
+// The page compiles the .wasm once and passes the WebAssembly.Module in `init`.
+//
+// Messages in:  {type:'init', role:'encoder'|'decoder', module}
+//               {type:'configure', backend:'auto'|'webgpu'|'cpu', quality?, targetKbps?, fps?}
+//               {type:'encode', id, data (RGBA ArrayBuffer), width, height, timestampUs}
+//               {type:'decode', id, bytes (ArrayBuffer)}
+//               {type:'rate', targetKbps, fps}     (only if the encoder has setTargetBitrate)
+// Messages out: {type:'ready'} · {type:'configured', backend, note, rateControl}
+//               {type:'encoded', id, bytes, stats} · {type:'decoded', id, data, width, height, stats}
+//               {type:'error', id?, code, message}
+import { initAic, AicEncoder, AicDecoder } from '/npm/dist/index.js';
+
+let role = null;
+let codec = null;
+/** Why the demo's `auto` picked the CPU, when it did. */
+let autoNote = null;
+let resolvedAuto = null;
+
+// Messages are handled strictly one after another (a configure never overlaps an encode).
+let chain = Promise.resolve();
+self.onmessage = ({ data: m }) => {
+  chain = chain.then(() => handle(m)).catch((e) => {
+    // 'rate' has no reply, so its error must not stand in for another message's reply.
+    if (m.type === 'rate') console.warn(`setTargetBitrate: ${e?.message ?? e}`);
+    else self.postMessage({ type: 'error', id: m.id, code: e?.code ?? 'error', message: String(e?.message ?? e) });
+  });
+};
+
+/**
+ * The demo's `auto`: WebGPU only with a real adapter. A software adapter (SwiftShader, which
+ * headless Chromium offers with --enable-unsafe-webgpu) runs this model 20× slower than the
+ * wasm CPU backend, so it counts as "no GPU" here.
+ */
+async function resolveAuto() {
+  if (resolvedAuto) return resolvedAuto;
+  let backend = 'cpu';
+  try {
+    const gpu = self.navigator?.gpu;
+    if (!gpu) {
+      autoNote = 'no WebGPU in this browser (navigator.gpu missing)';
+    } else {
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) {
+        autoNote = 'WebGPU gave no adapter';
+      } else {
+        const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
+        const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.trim();
+        const software = adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(text);
+        if (software) autoNote = `only a software WebGPU adapter (${text || 'fallback adapter'}): the CPU backend is faster`;
+        else backend = 'webgpu';
+      }
+    }
+  } catch (e) {
+    autoNote = `WebGPU adapter check failed: ${e?.message ?? e}`;
+  }
+  resolvedAuto = backend;
+  return backend;
+}
+
+async function handle(m) {
+  switch (m.type) {
+    case 'init': {
+      role = m.role;
+      await initAic(m.module);
+      self.postMessage({ type: 'ready' });
+      return;
+    }
+    case 'configure': {
+      let backend = m.backend;
+      let note = null;
+      if (backend === 'auto') {
+        backend = await resolveAuto();
+        note = autoNote;
+      }
+      let next;
+      try {
+        next = role === 'encoder'
+          ? await AicEncoder.create({ backend, quality: m.quality ?? 3, codec: 'auto' })
+          : await AicDecoder.create({ backend });
+      } catch (e) {
+        if (backend !== 'webgpu' || m.backend !== 'auto') throw e;
+        note = `WebGPU failed (${e.message}); using the CPU`;
+        next = role === 'encoder'
+          ? await AicEncoder.create({ backend: 'cpu', quality: m.quality ?? 3, codec: 'auto' })
+          : await AicDecoder.create({ backend: 'cpu' });
+      }
+      codec?.free();
+      codec = next;
+      const rateControl = role === 'encoder' && typeof codec.setTargetBitrate === 'function';
+      if (rateControl && m.targetKbps) codec.setTargetBitrate(m.targetKbps, m.fps ?? 30);
+      self.postMessage({ type: 'configured', backend: codec.backend, note: note ?? codec.backendNote, rateControl });
+      return;
+    }
+    case 'rate': {
+      if (typeof codec?.setTargetBitrate === 'function') codec.setTargetBitrate(m.targetKbps, m.fps);
+      return;
+    }
+    case 'encode': {
+      const bytes = await codec.encode(
+        { data: new Uint8Array(m.data), width: m.width, height: m.height },
+        { timestampUs: m.timestampUs },
+      );
+      const out = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+      self.postMessage({ type: 'encoded', id: m.id, bytes: out.buffer, stats: { ...codec.lastStats } }, [out.buffer]);
+      return;
+    }
+    case 'decode': {
+      const image = await codec.decode(new Uint8Array(m.bytes));
+      const data = image.data;
+      self.postMessage(
+        { type: 'decoded', id: m.id, data: data.buffer, width: image.width, height: image.height, stats: { ...codec.lastStats } },
+        [data.buffer],
+      );
+      return;
+    }
+    default:
+      throw new Error(`unknown message ${m.type}`);
+  }
+}
