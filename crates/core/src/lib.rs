@@ -16,6 +16,7 @@
 //! - [`limits`]: the named limits every parser enforces.
 //! - [`quality`]: the fine quality grid (steps between the trained levels).
 //! - [`rate`]: rate control — where a frame's quality is chosen.
+//! - [`residual`]: the refinement layer, an exact additive enhancement of the picture.
 //! - `sequence` (with the model): inter coding — the integer state a video stream carries,
 //!   the video encoder, and the decoder's side.
 //!
@@ -53,6 +54,7 @@ pub mod model;
 pub mod planar;
 pub mod quality;
 pub mod rate;
+pub mod residual;
 #[cfg(feature = "neural")]
 pub mod sequence;
 pub mod wire;

@@ -12,7 +12,7 @@ use aic_core::color::{to_i420, to_rgb8};
 use aic_core::frame::Frame;
 use aic_core::metrics::{psnr, ssim};
 use aic_core::rate::RateTarget;
-use aic_core::sequence::{VideoConfig, VideoEncoder};
+use aic_core::sequence::{Refinement, VideoConfig, VideoEncoder};
 use serde::Serialize;
 
 use crate::error::{NativeError, Result};
@@ -33,6 +33,8 @@ pub struct VideoEvalConfig {
     pub vp8: bool,
     /// New targets mid-stream: `(frame index, kbps)`.
     pub target_changes: Vec<(usize, f64)>,
+    /// The refinement layer.
+    pub refinement: Refinement,
 }
 
 /// One frame's figures.
@@ -210,6 +212,7 @@ pub fn run_aic(
             target: target(config.target_kbps),
             key_interval: config.key_interval,
             max_step: None,
+            refinement: config.refinement,
         },
     )
     .map_err(codec_err)?;

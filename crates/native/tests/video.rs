@@ -210,8 +210,9 @@ fn bad_delta_frames_are_refused_and_the_stream_goes_on() {
     late.decode(&next.bytes).unwrap();
 }
 
-/// A still scene converges: once every position is held at the top step, a frame costs
-/// little, and the picture is better than the first key frame's.
+/// A still scene converges: after 3 s (once the latent is held at the top step and the
+/// refinement layer has caught up) a frame costs little, and the picture is far better than
+/// the first key frame's.
 #[test]
 fn a_still_scene_sharpens_and_then_costs_little() {
     let cpu = model(Backend::Flex);
@@ -221,19 +222,20 @@ fn a_still_scene_sharpens_and_then_costs_little() {
     let mut dec = Decoder::with_neural(cpu);
     let mut sizes = Vec::new();
     let mut psnrs = Vec::new();
-    for i in 0..50u64 {
+    for i in 0..75u64 {
         let e = enc.encode(still, i * 40_000).unwrap();
         let d = dec.decode(&e.bytes).unwrap();
         sizes.push(e.bytes.len());
         psnrs.push(aic_core::metrics::psnr(still, &d.frame).unwrap().overall);
     }
     let target_bytes_per_frame = 300_000.0 / 8.0 / fps;
-    let tail: f64 = sizes[40..].iter().sum::<usize>() as f64 / 10.0;
+    let tail: f64 = sizes[65..].iter().sum::<usize>() as f64 / 10.0;
+    eprintln!("sizes: {sizes:?}");
     eprintln!(
         "first frame {} B {:.2} dB; last ten frames {tail:.0} B each, {:.2} dB",
-        sizes[0], psnrs[0], psnrs[49]
+        sizes[0], psnrs[0], psnrs[74]
     );
-    assert!(psnrs[49] > psnrs[0] + 0.5, "{psnrs:?}");
+    assert!(psnrs[74] > psnrs[0] + 0.5, "{psnrs:?}");
     assert!(
         tail < 0.05 * target_bytes_per_frame,
         "{tail} B a frame once converged"

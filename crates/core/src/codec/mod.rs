@@ -199,6 +199,7 @@ impl Encoder {
             seq: self.next_seq,
             timestamp_us,
             payload_len: payload.len() as u32,
+            refined: false,
         };
         let bytes = write_frame(&header, &payload)?;
         self.next_seq = self.next_seq.wrapping_add(1);

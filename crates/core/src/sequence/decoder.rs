@@ -7,11 +7,13 @@
 //! costs follow the changed area. The picture is display only; it never feeds the next frame.
 
 use super::payload;
-use super::state::LatentState;
+use super::state::{LatentState, Update};
 use crate::codec::NeuralCodec;
+use crate::color::{to_rgb8, to_rgba8};
 use crate::error::{ReferenceError, Result, inconsistent};
-use crate::frame::Frame;
+use crate::frame::{Frame, PixelFormat};
 use crate::planar::{Planar, STRIDE, planar_to_frame};
+use crate::residual::{Models, ResidualState};
 use crate::wire::FrameHeader;
 
 /// Latent positions around an output position that the synthesis transform reads (its
@@ -54,23 +56,129 @@ impl Region {
     }
 }
 
+/// What a receiver holds of one neural stream: the integer latent state, the picture drawn
+/// from it, and the refinement layer's integer state (once a refined frame arrived).
+#[derive(Debug, Clone)]
+pub struct Reconstruction {
+    /// The integer latent state.
+    pub state: LatentState,
+    picture: Planar,
+    /// The refinement layer's state, if the stream uses it.
+    pub residual: Option<ResidualState>,
+}
+
+impl Reconstruction {
+    /// After a key frame: the whole picture drawn from `state`.
+    pub async fn key(neural: &NeuralCodec, state: LatentState) -> Result<Self> {
+        let full = Region {
+            r0: 0,
+            r1: state.grid_h,
+            c0: 0,
+            c1: state.grid_w,
+        };
+        let picture = synthesize(neural, &state, full).await?;
+        Ok(Reconstruction {
+            state,
+            picture,
+            residual: None,
+        })
+    }
+
+    /// Applies a delta frame's update as frame `seq`: redraws the picture where the latent
+    /// changed, and clears the refinement there. Returns the fraction of the picture redrawn.
+    pub async fn delta(&mut self, neural: &NeuralCodec, update: &Update, seq: u32) -> Result<f64> {
+        let mut next = self.state.clone();
+        next.apply(update, seq)?;
+        let (h, w) = (next.grid_h, next.grid_w);
+        let mut picture = self.picture.clone();
+        let mut synthesized = 0usize;
+        for band in regions(&update.updated, h, w) {
+            let paste = band.widen(RECEPTIVE, h, w);
+            let crop = band.widen(2 * RECEPTIVE, h, w);
+            let patch = synthesize(neural, &next, crop).await?;
+            paste_into(&mut picture, &patch, crop, paste);
+            synthesized += crop.area();
+        }
+        if let Some(r) = self.residual.as_mut() {
+            r.invalidate(&update.updated, w, RECEPTIVE);
+        }
+        self.state = next;
+        self.picture = picture;
+        Ok((synthesized as f64 / (h * w) as f64).min(1.0))
+    }
+
+    /// The picture as an I420 frame, before refinement.
+    pub fn base_i420(&self) -> Frame {
+        planar_to_frame(
+            &self.picture,
+            self.state.width,
+            self.state.height,
+            PixelFormat::I420,
+        )
+    }
+
+    /// The decoded frame in `format`: the picture, plus the refinement when the stream has one.
+    pub fn frame(&self, format: PixelFormat) -> Result<Frame> {
+        let Some(residual) = &self.residual else {
+            return Ok(planar_to_frame(
+                &self.picture,
+                self.state.width,
+                self.state.height,
+                format,
+            ));
+        };
+        let mut f = self.base_i420();
+        residual.apply(&mut f)?;
+        Ok(match format {
+            PixelFormat::I420 => f,
+            PixelFormat::Rgb8 => to_rgb8(&f),
+            PixelFormat::Rgba8 => to_rgba8(&f),
+        })
+    }
+}
+
 /// The decoder's state of one neural stream.
 #[derive(Debug, Clone, Default)]
 pub struct SequenceDecoder {
-    state: Option<LatentState>,
-    picture: Option<Planar>,
+    held: Option<Reconstruction>,
+}
+
+/// Splits a refined payload (`docs/format.md` §9.1) into the latent part and the refinement.
+pub fn split_refined(payload: &[u8]) -> Result<(&[u8], &[u8])> {
+    let corrupt = |reason: String| -> crate::error::Error {
+        crate::error::FormatError::CorruptPayload {
+            codec: "neural (refined)",
+            reason,
+        }
+        .into()
+    };
+    let len = payload
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| corrupt("shorter than its 4-byte latent length".into()))?;
+    if len > payload.len() - 4 {
+        return Err(corrupt(format!(
+            "latent length {len} exceeds the {}-byte payload",
+            payload.len()
+        )));
+    }
+    Ok((&payload[4..4 + len], &payload[4 + len..]))
 }
 
 impl SequenceDecoder {
     /// The integer state after the last decoded frame, if any.
     pub fn state(&self) -> Option<&LatentState> {
-        self.state.as_ref()
+        self.held.as_ref().map(|h| &h.state)
+    }
+
+    /// The refinement layer's state after the last decoded frame, if the stream has one.
+    pub fn residual(&self) -> Option<&ResidualState> {
+        self.held.as_ref().and_then(|h| h.residual.as_ref())
     }
 
     /// Forgets the stream (the next frame must be a key frame).
     pub fn reset(&mut self) {
-        self.state = None;
-        self.picture = None;
+        self.held = None;
     }
 
     /// Decodes a key frame: the state and the picture start afresh.
@@ -80,7 +188,12 @@ impl SequenceDecoder {
         header: &FrameHeader,
         payload: &[u8],
     ) -> Result<(Frame, SequenceStats)> {
-        let latent = neural.decode_latent(payload, header.quality, header.width, header.height)?;
+        let (base, refinement) = if header.refined {
+            split_refined(payload)?
+        } else {
+            (payload, &[][..])
+        };
+        let latent = neural.decode_latent(base, header.quality, header.width, header.height)?;
         let state = LatentState::key(
             header.width,
             header.height,
@@ -90,16 +203,14 @@ impl SequenceDecoder {
             header.quality,
             header.seq,
         )?;
-        let full = Region {
-            r0: 0,
-            r1: state.grid_h,
-            c0: 0,
-            c1: state.grid_w,
-        };
-        let picture = synthesize(neural, &state, full).await?;
-        let frame = planar_to_frame(&picture, header.width, header.height, header.format);
-        self.state = Some(state);
-        self.picture = Some(picture);
+        let mut held = Reconstruction::key(neural, state).await?;
+        if header.refined {
+            let mut r = ResidualState::new(header.width, header.height);
+            r.decode(models(), refinement)?;
+            held.residual = Some(r);
+        }
+        let frame = held.frame(header.format)?;
+        self.held = Some(held);
         Ok((
             frame,
             SequenceStats {
@@ -118,7 +229,7 @@ impl SequenceDecoder {
         payload: &[u8],
     ) -> Result<(Frame, SequenceStats)> {
         let needed = header.seq.wrapping_sub(1);
-        let (Some(state), Some(picture)) = (&self.state, &self.picture) else {
+        let Some(held) = &self.held else {
             return Err(ReferenceError {
                 seq: header.seq,
                 needed,
@@ -126,6 +237,7 @@ impl SequenceDecoder {
             }
             .into());
         };
+        let state = &held.state;
         if state.seq != needed {
             return Err(ReferenceError {
                 seq: header.seq,
@@ -141,62 +253,80 @@ impl SequenceDecoder {
                 u64::from(header.width) * u64::from(header.height),
             ));
         }
+        let (base, refinement) = if header.refined {
+            split_refined(payload)?
+        } else {
+            (payload, &[][..])
+        };
         let update = payload::decode(
             &neural.fine().tables,
-            payload,
+            base,
             header.quality,
             &state.steps,
             state.grid_w,
         )?;
-        let mut next = state.clone();
-        next.apply(&update, header.seq)?;
-        let (h, w) = (next.grid_h, next.grid_w);
-        // The updated positions' bounding box.
-        let mut box_ = None::<Region>;
-        for (p, _) in update.updated.iter().enumerate().filter(|(_, u)| **u) {
-            let (r, c) = (p / w, p % w);
-            box_ = Some(match box_ {
-                None => Region {
-                    r0: r,
-                    r1: r + 1,
-                    c0: c,
-                    c1: c + 1,
-                },
-                Some(b) => Region {
-                    r0: b.r0.min(r),
-                    r1: b.r1.max(r + 1),
-                    c0: b.c0.min(c),
-                    c1: b.c1.max(c + 1),
-                },
-            });
+        let mut next = held.clone();
+        let synthesized_fraction = next.delta(neural, &update, header.seq).await?;
+        if header.refined {
+            let r = next
+                .residual
+                .get_or_insert_with(|| ResidualState::new(header.width, header.height));
+            r.decode(models(), refinement)?;
         }
-        let mut picture = picture.clone();
-        let mut synthesized = 0usize;
-        if let Some(b) = box_ {
-            let paste = b.widen(RECEPTIVE, h, w);
-            let crop = if paste.area() as f64 > PARTIAL_LIMIT * (h * w) as f64 {
-                Region {
-                    r0: 0,
-                    r1: h,
-                    c0: 0,
-                    c1: w,
-                }
-            } else {
-                b.widen(2 * RECEPTIVE, h, w)
-            };
-            let patch = synthesize(neural, &next, crop).await?;
-            paste_into(&mut picture, &patch, crop, paste);
-            synthesized = crop.area();
-        }
-        let frame = planar_to_frame(&picture, header.width, header.height, header.format);
+        let frame = next.frame(header.format)?;
         let stats = SequenceStats {
-            updated_fraction: update.count() as f64 / (h * w) as f64,
-            synthesized_fraction: synthesized as f64 / (h * w) as f64,
+            updated_fraction: update.count() as f64 / state.positions() as f64,
+            synthesized_fraction,
         };
-        self.state = Some(next);
-        self.picture = Some(picture);
+        self.held = Some(next);
         Ok((frame, stats))
     }
+}
+
+/// The refinement layer's binary models, built once.
+pub fn models() -> &'static Models {
+    static MODELS: std::sync::OnceLock<Models> = std::sync::OnceLock::new();
+    MODELS.get_or_init(Models::new)
+}
+
+/// The regions to redraw after an update: one box per band of rows that hold updated
+/// positions (bands closer than the redraw border merge), each as wide as its updates.
+fn regions(updated: &[bool], h: usize, w: usize) -> Vec<Region> {
+    let mut out: Vec<Region> = Vec::new();
+    for r in 0..h {
+        let row = &updated[r * w..(r + 1) * w];
+        let (Some(c0), Some(c1)) = (row.iter().position(|&u| u), row.iter().rposition(|&u| u))
+        else {
+            continue;
+        };
+        match out.last_mut() {
+            Some(b) if r <= b.r1 + 2 * RECEPTIVE => {
+                b.r1 = r + 1;
+                b.c0 = b.c0.min(c0);
+                b.c1 = b.c1.max(c1 + 1);
+            }
+            _ => out.push(Region {
+                r0: r,
+                r1: r + 1,
+                c0,
+                c1: c1 + 1,
+            }),
+        }
+    }
+    // Redraw whole when the boxes would cover most of the grid anyway.
+    let area: usize = out
+        .iter()
+        .map(|b| b.widen(2 * RECEPTIVE, h, w).area())
+        .sum();
+    if area as f64 > PARTIAL_LIMIT * (h * w) as f64 {
+        return vec![Region {
+            r0: 0,
+            r1: h,
+            c0: 0,
+            c1: w,
+        }];
+    }
+    out
 }
 
 /// Runs the synthesis transform on `region` of the state's latent (dequantized per position

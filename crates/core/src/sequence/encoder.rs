@@ -11,18 +11,42 @@
 
 use std::sync::Arc;
 
+use super::decoder::{Reconstruction, models};
 use super::payload;
 use super::state::{LatentState, Update};
 use crate::codec::NeuralCodec;
+use crate::color::to_i420;
 use crate::entropy::encode_symbols;
 use crate::error::Result;
-use crate::frame::Frame;
+use crate::frame::{Frame, PixelFormat};
 use crate::rate::{Decision, RateController, RateTarget};
+use crate::residual::transform::MAX_QP;
+use crate::residual::{RefineStats, ResidualState};
 use crate::wire::{FrameHeader, FrameKind, write_frame};
 
 /// Slope of distortion against rate, as a multiple of the step's mean squared quantizer
 /// interval (high-rate theory gives 2·ln 2 / 12 ≈ 0.116 per bit).
 const LAMBDA_SCALE: f64 = 0.116;
+
+/// Share of a frame's budget the latent may take when the refinement layer is on (the rest,
+/// and whatever the latent leaves, refines the picture).
+const BASE_SHARE: f64 = 0.6;
+/// Finest quantization parameter the refinement layer uses.
+const MIN_QP: u8 = 12;
+/// Below this many bits left in a frame's budget, the frame carries no refinement.
+const MIN_REFINE_BITS: f64 = 256.0;
+
+/// Whether a stream carries the refinement layer (`crate::residual`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Refinement {
+    /// On for I420 input (cameras, Y4M), off for RGB/RGBA input (the layer works in I420).
+    #[default]
+    Auto,
+    /// Always on (RGB output then goes through I420).
+    On,
+    /// Off: the neural picture alone.
+    Off,
+}
 
 /// Settings of a [`VideoEncoder`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +57,8 @@ pub struct VideoConfig {
     pub key_interval: u32,
     /// Highest step the controller may choose (`None`: the grid's top).
     pub max_step: Option<u8>,
+    /// The refinement layer.
+    pub refinement: Refinement,
 }
 
 impl Default for VideoConfig {
@@ -44,6 +70,7 @@ impl Default for VideoConfig {
             },
             key_interval: 0,
             max_step: None,
+            refinement: Refinement::Auto,
         }
     }
 }
@@ -63,6 +90,8 @@ pub struct VideoFrameStats {
     pub estimated_bits: u64,
     /// Its size on the wire, in bytes.
     pub bytes: usize,
+    /// What the refinement layer did, if the frame carries one.
+    pub refinement: Option<RefineStats>,
 }
 
 /// One frame of a video stream.
@@ -98,6 +127,8 @@ pub struct VideoEncoder {
     config: VideoConfig,
     rate: RateController,
     state: Option<LatentState>,
+    /// The decoder's picture and refinement state, mirrored (refinement streams only).
+    mirror: Option<Reconstruction>,
     next_seq: u32,
     key_requested: bool,
     since_key: u32,
@@ -116,6 +147,7 @@ impl VideoEncoder {
             config,
             rate,
             state: None,
+            mirror: None,
             next_seq: 0,
             key_requested: false,
             since_key: 0,
@@ -149,6 +181,19 @@ impl VideoEncoder {
         self.state.as_ref()
     }
 
+    /// The refinement state the decoder holds after the last frame, if the stream has one.
+    pub fn residual(&self) -> Option<&ResidualState> {
+        self.mirror.as_ref().and_then(|m| m.residual.as_ref())
+    }
+
+    fn refines(&self, frame: &Frame) -> bool {
+        match self.config.refinement {
+            Refinement::Auto => frame.format() == PixelFormat::I420,
+            Refinement::On => true,
+            Refinement::Off => false,
+        }
+    }
+
     /// Encodes one frame captured at `timestamp_us`, waiting for the device if needed.
     pub fn encode(&mut self, frame: &Frame, timestamp_us: u64) -> Result<EncodedVideoFrame> {
         pollster::block_on(self.encode_async(frame, timestamp_us))
@@ -171,11 +216,13 @@ impl VideoEncoder {
             || (self.config.key_interval > 0 && self.since_key >= self.config.key_interval);
         let seq = self.next_seq;
         let neural = Arc::clone(&self.neural);
-        let (payload, decision, new_state, updated_fraction, kind) = if key {
+        let refine = self.refines(frame);
+        let share = if refine { BASE_SHARE } else { 1.0 };
+        let (payload, decision, new_state, updated_fraction, kind, update) = if key {
             let n = &neural;
-            let decision = self
-                .rate
-                .choose_step(true, raw, |s| Ok(key_bits(n, &y, gh * gw, s)))?;
+            let decision = self.rate.choose_step(true, raw, |s| {
+                Ok((key_bits(n, &y, gh * gw, s) as f64 / share) as u64)
+            })?;
             let latent = n.quantize(&y, gh, gw, decision.step)?;
             let payload = encode_symbols(
                 &n.fine().tables,
@@ -192,13 +239,13 @@ impl VideoEncoder {
                 decision.step,
                 seq,
             )?;
-            (payload, decision, state, 1.0, FrameKind::Key)
+            (payload, decision, state, 1.0, FrameKind::Key, None)
         } else {
             let state = self.state.as_ref().expect("reusable state");
             let held = held(&neural, &y, state);
-            let decision: Decision = self
-                .rate
-                .choose_step(false, raw, |s| Ok(plan(&neural, &y, state, &held, s)?.bits))?;
+            let decision: Decision = self.rate.choose_step(false, raw, |s| {
+                Ok((plan(&neural, &y, state, &held, s)?.bits as f64 / share) as u64)
+            })?;
             let chosen = plan(&neural, &y, state, &held, decision.step)?;
             let payload = payload::encode(
                 &neural.fine().tables,
@@ -209,7 +256,61 @@ impl VideoEncoder {
             let fraction = chosen.update.count() as f64 / state.positions() as f64;
             let mut next = state.clone();
             next.apply(&chosen.update, seq)?;
-            (payload, decision, next, fraction, FrameKind::Delta)
+            (
+                payload,
+                decision,
+                next,
+                fraction,
+                FrameKind::Delta,
+                Some(chosen.update),
+            )
+        };
+        // The refinement layer: mirror the decoder's picture, then refine it with what the
+        // budget leaves.
+        let (payload, mirror, refinement) = if refine {
+            let mut rec = match (&update, &self.mirror) {
+                (Some(u), Some(m)) => {
+                    let mut m = m.clone();
+                    m.delta(&neural, u, seq).await?;
+                    m
+                }
+                _ => Reconstruction::key(&neural, new_state.clone()).await?,
+            };
+            let start = rec
+                .residual
+                .take()
+                .unwrap_or_else(|| ResidualState::new(frame.width(), frame.height()));
+            let left = decision
+                .budget_bits
+                .map(|b| b - (payload.len() + 64) as f64 * 8.0);
+            let chosen = refine_at_budget(
+                &start,
+                &to_i420(frame),
+                &rec.base_i420(),
+                left,
+                decision.step,
+            )?;
+            // A refinement that codes no block is left out (the decoder keeps its layer).
+            let chosen = chosen.filter(|(_, _, stats)| stats.blocks > 0);
+            let (payload, stats) = match chosen {
+                Some((bytes, after, stats)) => {
+                    rec.residual = Some(after);
+                    let mut p = Vec::with_capacity(4 + payload.len() + bytes.len());
+                    p.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                    p.extend_from_slice(&payload);
+                    p.extend_from_slice(&bytes);
+                    (p, Some(stats))
+                }
+                None => {
+                    // Nothing sent: the decoder keeps what it holds (if it holds a layer).
+                    let holds = self.mirror.as_ref().is_some_and(|m| m.residual.is_some());
+                    rec.residual = (holds && update.is_some()).then_some(start);
+                    (payload, None)
+                }
+            };
+            (payload, Some(rec), stats)
+        } else {
+            (payload, None, None)
         };
         let header = FrameHeader {
             codec: neural.codec(),
@@ -221,12 +322,14 @@ impl VideoEncoder {
             seq,
             timestamp_us,
             payload_len: payload.len() as u32,
+            refined: refinement.is_some(),
         };
         let bytes = write_frame(&header, &payload)?;
         // Commit: nothing above changed the encoder.
         self.rate
             .on_frame_sent(bytes.len() as u64 * 8, decision.step, raw);
         self.state = Some(new_state);
+        self.mirror = mirror;
         self.next_seq = seq.wrapping_add(1);
         self.key_requested = false;
         self.since_key = if key { 1 } else { self.since_key + 1 };
@@ -237,6 +340,7 @@ impl VideoEncoder {
             budget_bits: decision.budget_bits,
             estimated_bits: decision.estimated_bits,
             bytes: bytes.len(),
+            refinement,
         };
         Ok(EncodedVideoFrame {
             bytes,
@@ -244,6 +348,47 @@ impl VideoEncoder {
             stats,
         })
     }
+}
+
+/// The refinement of `base` towards `source` at the finest quantization parameter whose
+/// stream fits `left` bits (`None`: a fixed-step stream, which refines at a parameter that
+/// follows its step). `None` when not even the coarsest fits.
+fn refine_at_budget(
+    start: &ResidualState,
+    source: &Frame,
+    base: &Frame,
+    left: Option<f64>,
+    step: u8,
+) -> Result<Option<(Vec<u8>, ResidualState, RefineStats)>> {
+    let models = models();
+    let Some(left) = left else {
+        let qp = 40u8.saturating_sub(step / 2).max(MIN_QP);
+        return start.encode(models, source, base, qp).map(Some);
+    };
+    if left < MIN_REFINE_BITS {
+        return Ok(None);
+    }
+    let fits = |r: &(Vec<u8>, ResidualState, RefineStats)| (r.0.len() * 8) as f64 <= left;
+    let coarsest = start.encode(models, source, base, MAX_QP)?;
+    if !fits(&coarsest) {
+        return Ok(None);
+    }
+    // Binary search for the finest parameter that fits.
+    let (mut best, mut lo, mut hi) = (coarsest, MIN_QP, MAX_QP - 1);
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        let r = start.encode(models, source, base, mid)?;
+        if fits(&r) {
+            best = r;
+            if mid == 0 {
+                break;
+            }
+            hi = mid - 1;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(Some(best))
 }
 
 /// Estimated bits of a key frame at `step`.

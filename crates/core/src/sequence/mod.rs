@@ -17,6 +17,6 @@ pub mod encoder;
 pub mod payload;
 pub mod state;
 
-pub use decoder::{SequenceDecoder, SequenceStats};
-pub use encoder::{EncodedVideoFrame, VideoConfig, VideoEncoder, VideoFrameStats};
+pub use decoder::{Reconstruction, SequenceDecoder, SequenceStats};
+pub use encoder::{EncodedVideoFrame, Refinement, VideoConfig, VideoEncoder, VideoFrameStats};
 pub use state::{LatentState, Update};

@@ -98,6 +98,9 @@ pub struct FrameHeader {
     pub timestamp_us: u64,
     /// Length of the payload that follows the header.
     pub payload_len: u32,
+    /// Neural frames: the payload carries a refinement layer after the latent (§9; `flags`
+    /// bit 0).
+    pub refined: bool,
 }
 
 impl FrameHeader {
@@ -165,7 +168,7 @@ impl FrameHeader {
         out.extend_from_slice(&(self.width as u16).to_le_bytes());
         out.extend_from_slice(&(self.height as u16).to_le_bytes());
         out.push(self.quality);
-        out.push(0); // flags, reserved
+        out.push(u8::from(self.refined)); // flags: bit 0 refined, the rest reserved
         out.extend_from_slice(&model_id.to_le_bytes());
         out.extend_from_slice(&weights_hash.to_le_bytes());
         out.extend_from_slice(&self.seq.to_le_bytes());
@@ -222,9 +225,10 @@ impl FrameHeader {
             v => return Err(undefined("kind", v)),
         };
         let format = PixelFormat::from_wire(b[7]).ok_or_else(|| undefined("format", b[7]))?;
-        if b[13] != 0 {
+        let neural = matches!(codec, Codec::Neural { .. });
+        if b[13] & !1 != 0 || (b[13] != 0 && (!neural || b[4] < 2)) {
             return Err(FormatError::Reserved {
-                field: "flags",
+                field: "flags (bit 0 only, on version 2 neural frames)",
                 value: b[13].into(),
             }
             .into());
@@ -252,6 +256,7 @@ impl FrameHeader {
             seq: u32_at(24),
             timestamp_us: u64_at(28),
             payload_len: u32_at(36),
+            refined: b[13] & 1 == 1,
         };
         header.validate()?;
         Ok(header)
@@ -380,6 +385,7 @@ mod tests {
             seq: 7,
             timestamp_us: 1_234_567_890_123,
             payload_len: 0,
+            refined: false,
         }
     }
 

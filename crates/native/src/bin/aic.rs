@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, NeuralCodec, zlib};
 use aic_core::rate::RateTarget;
-use aic_core::sequence::{VideoConfig, VideoEncoder};
+use aic_core::sequence::{Refinement, VideoConfig, VideoEncoder};
 use aic_core::wire::{Codec, frames};
 use aic_native::NativeError;
 use aic_native::backend::Backend;
@@ -79,6 +79,9 @@ enum Command {
         /// Skip the VP8 baseline.
         #[arg(long)]
         no_vp8: bool,
+        /// Leave out the refinement layer (the neural picture alone).
+        #[arg(long)]
+        no_refinement: bool,
         /// Write a PNG plot of PSNR and kbps per frame (AIC blue, VP8 orange, target grey).
         #[arg(long)]
         plot: Option<PathBuf>,
@@ -235,6 +238,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             key_interval,
             retarget,
             no_vp8,
+            no_refinement,
             plot,
             json,
         } => {
@@ -255,6 +259,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 key_interval,
                 vp8: !no_vp8,
                 target_changes,
+                refinement: if no_refinement {
+                    Refinement::Off
+                } else {
+                    Refinement::Auto
+                },
             };
             eval_video(&input, &config, plot.as_deref(), json, backend)
         }
