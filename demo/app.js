@@ -31,14 +31,14 @@ const stats = {
   aic: {
     backend: null, backendNote: null, width: 0, height: 0, quality: null, rateControl: null,
     targetKbps: settings.kbps, kbps: null, kbpsMean: null, fps: null, encodeMs: null, decodeMs: null,
-    bytesPerFrame: null, bpp: null, ratio: null, psnr: null, ssim: null, psnrMean: null, ssimMean: null,
+    bytesPerFrame: null, bpp: null, ratio: null, psnr: null, ssim: null, psnrMean: null, ssimMean: null, psnrMin: null,
     framesEncoded: 0, framesSent: 0, framesDecoded: 0, packetsSent: 0, rateSkipped: 0, busySkipped: 0,
-    lost: 0, decodeErrors: 0, kind: null, kinds: null, skippedFraction: null, codec: null, receiver: null,
+    lost: 0, decodeErrors: 0, referenceMisses: 0, keyFrameRequests: 0, kind: null, kinds: null, skippedFraction: null, codec: null, receiver: null,
     samples: 0,
   },
   vp8: {
     codec: null, encoder: null, targetKbps: settings.kbps, kbps: null, kbpsMean: null, encoderTargetKbps: null,
-    fps: null, width: 0, height: 0, encodeMs: null, decodeMs: null, psnr: null, ssim: null, psnrMean: null,
+    fps: null, width: 0, height: 0, encodeMs: null, decodeMs: null, psnr: null, ssim: null, psnrMean: null, psnrMin: null,
     ssimMean: null, pairLagMs: null, pairing: 'approximate: best-matching captured frame of the last 1.5 s',
     framesDecoded: 0, qualityLimitation: null, samples: 0,
   },
@@ -58,6 +58,8 @@ let receiver;
 let aicChannel;
 let quality = 3;
 let rateControl = false; // the encoder has setTargetBitrate
+let rcFps = null; // the frame rate last passed to setTargetBitrate
+let lastKeyRequest = -Infinity;
 let encoderReady = false;
 let decoderReady = false;
 let encBusy = false;
@@ -150,9 +152,14 @@ class CodecWorker {
 
 // ---- the codec workers --------------------------------------------------------------------------
 
+/** Frames a second the pipeline is expected to carry before it has been measured. */
+function expectedFps() {
+  return Math.min(stats.camera.fps || 20, 15); // roughly what the CPU backend sustains at 320×240
+}
+
 function initialQuality(width, height) {
   if (rateControl) return 3;
-  const fps = Math.min(stats.camera.fps || 20, 15); // what the CPU backend sustains, roughly
+  const fps = expectedFps();
   const bpp = (settings.kbps * 1000) / (fps * width * height);
   let q = 1;
   for (let i = 0; i < LEVEL_BPP.length; i++) if (LEVEL_BPP[i] <= bpp) q = i + 1;
@@ -162,18 +169,21 @@ function initialQuality(width, height) {
 async function configureEncoder(q) {
   quality = q;
   encoderReady = false;
+  rcFps = rcFps ?? expectedFps();
   const r = await encoderWorker
-    .call({ type: 'configure', backend: settings.backend, quality: q, targetKbps: settings.kbps, fps: stats.camera.fps || 30 })
+    .call({ type: 'configure', backend: settings.backend, quality: q, targetKbps: settings.kbps, fps: rcFps })
     .catch(async (e) => {
       if (settings.backend === 'cpu') throw e;
       stats.errors.push(`encoder on ${settings.backend}: ${e.message}; using the CPU`);
-      return encoderWorker.call({ type: 'configure', backend: 'cpu', quality: q, targetKbps: settings.kbps, fps: stats.camera.fps || 30 });
+      return encoderWorker.call({ type: 'configure', backend: 'cpu', quality: q, targetKbps: settings.kbps, fps: rcFps });
     });
   rateControl = r.rateControl;
   stats.aic.backend = r.backend;
   stats.aic.backendNote = r.note;
-  stats.aic.quality = rateControl ? null : q;
-  stats.aic.rateControl = rateControl ? 'encoder.setTargetBitrate' : 'demo: quality level from measured kbps + token-bucket frame dropping';
+  stats.aic.quality = q;
+  stats.aic.rateControl = rateControl
+    ? 'encoder.setTargetBitrate (key and delta frames, quality per frame)'
+    : 'demo: quality level from measured kbps + token-bucket frame dropping';
   encoderReady = true;
 }
 
@@ -216,9 +226,26 @@ async function startAicLink() {
   receiver.onError = (e) => stats.errors.push(`receiver: ${e.code ?? ''} ${e.message}`);
 }
 
+/** The capture timestamp of an AIC frame: header bytes 28..36, little-endian (docs/format.md §2.2). */
+function frameTs(bytes) {
+  try {
+    return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(28, true));
+  } catch {
+    return null;
+  }
+}
+
+/** A frame is done with (decoded, failed or dropped): it and any older unfinished ones leave the pipeline. */
+function settle(ts) {
+  if (ts === null) return;
+  for (const k of inFlight.keys()) if (k <= ts) inFlight.delete(k);
+  for (const k of aicRefs.keys()) if (k < ts) aicRefs.delete(k); // older ones were lost
+}
+
 function onAicFrame(bytes) {
   decodeQueue.push(bytes);
-  while (decodeQueue.length > 4) decodeQueue.shift(); // only if the decoder fell far behind
+  // Only if the decoder fell far behind; a dropped delta frame costs a key-frame request.
+  while (decodeQueue.length > 4) settle(frameTs(decodeQueue.shift()));
   pumpDecoder();
 }
 
@@ -226,14 +253,28 @@ async function pumpDecoder() {
   if (decBusy || !decoderReady || !decodeQueue.length) return;
   decBusy = true;
   const bytes = decodeQueue.shift();
+  const ts = frameTs(bytes);
   try {
     const copy = bytes.slice();
     const r = await decoderWorker.call({ type: 'decode', bytes: copy.buffer }, [copy.buffer]);
     onDecoded(r);
   } catch (e) {
-    stats.aic.decodeErrors++;
-    stats.errors.push(`decode: ${e.code ?? ''} ${e.message}`);
+    if (e.code === 'reference_missing') {
+      // A delta frame whose reference was lost (unreliable channel, or a frame dropped here):
+      // keep showing the last picture and ask the encoder for a key frame.
+      stats.aic.referenceMisses++;
+      const now = performance.now();
+      if (now - lastKeyRequest > 300) {
+        lastKeyRequest = now;
+        stats.aic.keyFrameRequests++;
+        encoderWorker.tell({ type: 'keyframe' });
+      }
+    } else {
+      stats.aic.decodeErrors++;
+      stats.errors.push(`decode: ${e.code ?? ''} ${e.message}`);
+    }
   } finally {
+    settle(ts);
     decBusy = false;
     pumpDecoder();
   }
@@ -258,7 +299,6 @@ function onDecoded({ data, width, height, stats: s }) {
   }
   log.decoded.push({ t: now, ms: s.decodeMs });
   const ts = Number(s.timestampUs);
-  inFlight.delete(ts);
   const ref = aicRefs.get(ts);
   if (ref && ref.width === width && ref.height === height) {
     a.psnr = psnrRgb(ref.rgba, rgba);
@@ -268,8 +308,10 @@ function onDecoded({ data, width, height, stats: s }) {
     sums.aicSsim += a.ssim;
     a.psnrMean = sums.aicPsnr / a.samples;
     a.ssimMean = sums.aicSsim / a.samples;
+    a.psnrMin = Math.min(a.psnrMin ?? Infinity, a.psnr);
+    a.sampleT = now;
   }
-  for (const k of aicRefs.keys()) if (k <= ts) aicRefs.delete(k); // older ones were lost
+  aicRefs.delete(ts);
 }
 
 // ---- camera -----------------------------------------------------------------------------------
@@ -421,13 +463,11 @@ function maybeEncode(rgba, width, height, timestampUs, now) {
       log.sent.push({ t, bytes: bytes.byteLength, w: s.width, h: s.height });
       log.encodeMs.push({ t, ms: s.encodeMs });
       a.codec = s.codec;
-      if (s.kind !== undefined) {
+      if (s.kind !== undefined && s.kind !== null) {
         a.kind = s.kind;
-        log.kinds.push({ t, kind: s.kind });
+        log.kinds.push({ t, kind: s.kind, skipped: s.skippedFraction });
       }
-      if (s.skippedFraction !== undefined) a.skippedFraction = s.skippedFraction;
-      if (s.quality !== undefined && !rateControl) a.quality = s.quality;
-      if (rateControl && s.quality !== undefined) a.quality = s.quality;
+      if (s.quality !== undefined) a.quality = s.quality;
     })
     .catch((e) => {
       aicRefs.delete(ts);
@@ -568,6 +608,8 @@ function sampleVp8Quality(now) {
   sums.vp8Ssim += v.ssim;
   v.psnrMean = sums.vp8Psnr / v.samples;
   v.ssimMean = sums.vp8Ssim / v.samples;
+  v.psnrMin = Math.min(v.psnrMin ?? Infinity, v.psnr);
+  v.sampleT = now;
 }
 
 // ---- the once-a-second tick: rates, rate control, chart, text ------------------------------------
@@ -593,12 +635,15 @@ function aicTick(now) {
   }
   if (sums.firstSentT !== null && now - sums.firstSentT > 500) a.kbpsMean = (sums.bytes * 8) / (now - sums.firstSentT);
   a.fps = running ? log.decoded.length / span : null;
+  a.encodedFps = running ? log.sent.length / span : null;
   a.encodeMs = mean(log.encodeMs.map((x) => x.ms));
   a.decodeMs = mean(log.decoded.map((x) => x.ms).filter(Number.isFinite));
   a.targetKbps = settings.kbps;
   if (log.kinds.length) {
     a.kinds = {};
     for (const { kind } of log.kinds) a.kinds[kind] = (a.kinds[kind] ?? 0) + 1;
+    // Fraction of the latent grid a frame kept from its reference (delta frames only).
+    a.skippedFraction = mean(log.kinds.filter((k) => k.kind === 'delta').map((k) => k.skipped).filter(Number.isFinite));
   }
   a.receiver = receiver ? { ...receiver.stats } : null;
   const cam = stats.camera;
@@ -626,12 +671,14 @@ function render() {
   row(dlA, 'encode / decode', `${fmt(a.encodeMs, 1)} / ${fmt(a.decodeMs, 1)} ms per frame (in Workers)`);
   row(dlA, 'frame size', `${fmt(a.bytesPerFrame, 0)} bytes, ${fmt(a.bpp, 3)} bpp, ${fmt(a.ratio, 0)}:1 vs raw RGB`);
   row(dlA, 'PSNR / SSIM', `${fmt(a.psnr, 2)} dB / ${fmt(a.ssim, 4)} (exact pairing; mean ${fmt(a.psnrMean, 2)} dB / ${fmt(a.ssimMean, 4)} over ${a.samples} samples)`);
-  row(dlA, 'rate control', `${a.rateControl ?? '–'}${a.quality ? `; quality level ${a.quality}` : ''}`);
-  if (a.kind !== null || a.kinds) row(dlA, 'frame kinds (2 s)', a.kinds ? Object.entries(a.kinds).map(([k, n]) => `${k} ${n}`).join(', ') : String(a.kind));
-  if (a.skippedFraction !== null) row(dlA, 'skipped blocks', `${fmt(a.skippedFraction * 100, 1)} % of the last frame`);
+  const q = Number.isInteger(a.quality) ? String(a.quality) : fmt(a.quality, 2);
+  row(dlA, 'rate control', `${a.rateControl ?? '–'}${a.quality ? `; quality ${q} (last frame)` : ''}`);
+  if (a.kinds) row(dlA, 'frame kinds (2 s)', Object.entries(a.kinds).map(([k, n]) => `${k} ${n}`).join(', '));
+  if (a.skippedFraction !== null) row(dlA, 'skipped', `${fmt(a.skippedFraction * 100, 1)} % of latent positions kept from the reference (delta frames, 2 s mean)`);
   const r = a.receiver;
   row(dlA, 'frames', `${a.framesEncoded} encoded, ${a.framesDecoded} decoded, ${a.rateSkipped} dropped for rate, ${a.busySkipped} camera frames skipped (codec busy)` +
-    `${r ? `; reassembly: ${r.completed} complete, ${r.dropped} dropped` : ''}${a.decodeErrors ? `, ${a.decodeErrors} decode errors` : ''}`);
+    `${r ? `; reassembly: ${r.completed} complete, ${r.dropped} dropped` : ''}${a.decodeErrors ? `, ${a.decodeErrors} decode errors` : ''}` +
+    `${a.referenceMisses ? `; ${a.referenceMisses} delta frames without reference, ${a.keyFrameRequests} key frames asked for` : ''}`);
   const dlV = $('vp8-stats');
   dlV.replaceChildren();
   row(dlV, 'bitrate', `${fmt(v.kbps, 1)} kbps (cap ${v.targetKbps} kbps; encoder target ${fmt(v.encoderTargetKbps, 0)} kbps; mean since start ${fmt(v.kbpsMean, 1)} kbps)`);
@@ -654,17 +701,22 @@ async function tick() {
   const now = performance.now();
   aicTick(now);
   adjustQuality(now);
-  if (rateControl && stats.aic.fps && Math.abs((stats.aic.fps - (tick.fps ?? 0)) / stats.aic.fps) > 0.2) {
-    tick.fps = stats.aic.fps;
-    encoderWorker.tell({ type: 'rate', targetKbps: settings.kbps, fps: tick.fps });
+  // The encoder's rate control spends kbps over the frames it is given: tell it the frame rate
+  // this pipeline actually encodes (the codec, not the camera, sets it here).
+  const encFps = stats.aic.encodedFps;
+  if (rateControl && encFps > 0.5 && Math.abs(encFps - rcFps) / rcFps > 0.15 && now - (tick.lastRate ?? 0) > 2000) {
+    tick.lastRate = now;
+    rcFps = Math.round(encFps * 10) / 10;
+    encoderWorker.tell({ type: 'rate', targetKbps: settings.kbps, fps: rcFps });
   }
   chart.push({
     t: (now - t0) / 1000,
     aicKbps: stats.aic.kbps,
     vp8Kbps: stats.vp8.kbps,
     targetKbps: settings.kbps,
-    aicPsnr: stats.aic.psnr,
-    vp8Psnr: stats.vp8.psnr,
+    // Only fresh samples: a stalled path leaves a gap rather than a flat line.
+    aicPsnr: now - (stats.aic.sampleT ?? -Infinity) < 2000 ? stats.aic.psnr : null,
+    vp8Psnr: now - (stats.vp8.sampleT ?? -Infinity) < 2000 ? stats.vp8.psnr : null,
   });
   render();
   if (!$('status').classList.contains('error')) {
@@ -682,7 +734,7 @@ function wireControls() {
     settings.kbps = clampKbps(Number($('kbps').value));
     $('kbps').value = settings.kbps;
     stats.aic.targetKbps = settings.kbps;
-    if (rateControl) encoderWorker.tell({ type: 'rate', targetKbps: settings.kbps, fps: stats.aic.fps || stats.camera.fps || 30 });
+    if (rateControl) encoderWorker.tell({ type: 'rate', targetKbps: settings.kbps, fps: rcFps ?? expectedFps() });
     lastQualityChange = 0;
     await capVp8().catch((e) => fail('VP8 setParameters', e));
   });

@@ -7,6 +7,7 @@
 //               {type:'encode', id, data (RGBA ArrayBuffer), width, height, timestampUs}
 //               {type:'decode', id, bytes (ArrayBuffer)}
 //               {type:'rate', targetKbps, fps}     (only if the encoder has setTargetBitrate)
+//               {type:'keyframe'}                  (the receiver lost a delta frame's reference)
 // Messages out: {type:'ready'} · {type:'configured', backend, note, rateControl}
 //               {type:'encoded', id, bytes, stats} · {type:'decoded', id, data, width, height, stats}
 //               {type:'error', id?, code, message}
@@ -22,8 +23,8 @@ let resolvedAuto = null;
 let chain = Promise.resolve();
 self.onmessage = ({ data: m }) => {
   chain = chain.then(() => handle(m)).catch((e) => {
-    // 'rate' has no reply, so its error must not stand in for another message's reply.
-    if (m.type === 'rate') console.warn(`setTargetBitrate: ${e?.message ?? e}`);
+    // 'rate' and 'keyframe' have no reply, so their errors must not stand in for another reply.
+    if (m.type === 'rate' || m.type === 'keyframe') console.warn(`${m.type}: ${e?.message ?? e}`);
     else self.postMessage({ type: 'error', id: m.id, code: e?.code ?? 'error', message: String(e?.message ?? e) });
   });
 };
@@ -89,12 +90,16 @@ async function handle(m) {
       codec?.free();
       codec = next;
       const rateControl = role === 'encoder' && typeof codec.setTargetBitrate === 'function';
-      if (rateControl && m.targetKbps) codec.setTargetBitrate(m.targetKbps, m.fps ?? 30);
+      if (rateControl && m.targetKbps) await codec.setTargetBitrate(m.targetKbps, m.fps ?? 30);
       self.postMessage({ type: 'configured', backend: codec.backend, note: note ?? codec.backendNote, rateControl });
       return;
     }
     case 'rate': {
-      if (typeof codec?.setTargetBitrate === 'function') codec.setTargetBitrate(m.targetKbps, m.fps);
+      if (typeof codec?.setTargetBitrate === 'function') await codec.setTargetBitrate(m.targetKbps, m.fps);
+      return;
+    }
+    case 'keyframe': {
+      if (typeof codec?.requestKeyFrame === 'function') await codec.requestKeyFrame();
       return;
     }
     case 'encode': {

@@ -33,8 +33,8 @@ rustup component add clippy rustfmt
 rustup target add wasm32-unknown-unknown
 
 # mesa-vulkan-drivers: lavapipe for the wgpu tests; chromium: browser tests; shellcheck: the
-# scripts' lint.
-APT_PACKAGES=(mesa-vulkan-drivers chromium shellcheck)
+# scripts' lint; ffmpeg: the test clips (and the VP8 baseline of `aic eval-video`).
+APT_PACKAGES=(mesa-vulkan-drivers chromium shellcheck ffmpeg)
 step "system packages: ${APT_PACKAGES[*]}"
 bash scripts/apt-install.sh "${APT_PACKAGES[@]}"
 
@@ -47,6 +47,9 @@ if [ ! -x "$CACHE/test-venv/bin/python" ]; then
 fi
 "$CACHE/test-venv/bin/pip" install --quiet --disable-pip-version-check -r tests/fixtures/metrics/requirements.txt
 "$CACHE/test-venv/bin/python" tests/fixtures/metrics/make_fixtures.py
+
+step "real video clips for the tests (scripts/fetch-clips.sh --tests-only)"
+bash scripts/fetch-clips.sh --tests-only
 
 step "format, shell scripts"
 cargo fmt --all -- --check

@@ -26,7 +26,7 @@ test('auto picks the CPU backend in Node and says why', async () => {
   const enc = await AicEncoder.create({ backend: 'auto' });
   assert.equal(enc.backend, 'cpu');
   assert.match(enc.backendNote, /navigator/);
-  assert.equal(formatVersion(), 1);
+  assert.equal(formatVersion(), 2);
   assert.match(modelInfo().weightsHash, /^[0-9a-f]{16}$/);
 });
 
@@ -146,4 +146,37 @@ test('frames above the neural size limit: refused by neural, sent losslessly by 
   assert.equal(auto.lastStats.codec, 'zlib');
   assert.match(auto.lastStats.fallbackReason, /limit/);
   assert.equal((await neural.encode(photo)).length > 40, true);
+});
+
+test('live video: setTargetBitrate gives key then delta frames that decode in order', async () => {
+  const enc = await AicEncoder.create({ backend: 'cpu', quality: 3 });
+  await enc.setTargetBitrate(300, 10);
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const frames = [];
+  for (let i = 0; i < 6; i++) {
+    // The photo, shifted by i pixels: a pan.
+    const data = new Uint8ClampedArray(photo.data.length);
+    const { width, height } = photo;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const sx = Math.min(width - 1, x + i);
+        for (let c = 0; c < 4; c++) data[(y * width + x) * 4 + c] = photo.data[(y * width + sx) * 4 + c];
+      }
+    }
+    const bytes = await enc.encode({ data, width, height }, { timestampUs: i * 100_000 });
+    frames.push({ bytes, kind: enc.lastStats.kind, original: { data, width, height } });
+  }
+  assert.equal(frames[0].kind, 'key');
+  assert.ok(frames.slice(1).every((f) => f.kind === 'delta'), frames.map((f) => f.kind).join());
+  // A delta frame without its reference is refused with a typed error, and changes nothing.
+  const fresh = await AicDecoder.create({ backend: 'cpu' });
+  await rejectsWithCode(fresh.decode(frames[1].bytes), 'reference_missing');
+  for (const f of frames) {
+    const out = await dec.decode(f.bytes);
+    assert.equal(dec.lastStats.kind, f.kind);
+    assert.ok(psnr(f.original, out) > 25, `PSNR ${psnr(f.original, out)}`);
+  }
+  await enc.requestKeyFrame();
+  await enc.encode(frames[0].original, { timestampUs: 700_000 });
+  assert.equal(enc.lastStats.kind, 'key');
 });

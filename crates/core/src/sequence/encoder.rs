@@ -129,6 +129,8 @@ pub struct VideoEncoder {
     state: Option<LatentState>,
     /// The decoder's picture and refinement state, mirrored (refinement streams only).
     mirror: Option<Reconstruction>,
+    /// The refinement's last quantization parameter (where the next frame's search starts).
+    last_qp: u8,
     next_seq: u32,
     key_requested: bool,
     since_key: u32,
@@ -148,6 +150,7 @@ impl VideoEncoder {
             rate,
             state: None,
             mirror: None,
+            last_qp: 30,
             next_seq: 0,
             key_requested: false,
             since_key: 0,
@@ -289,6 +292,7 @@ impl VideoEncoder {
                 &rec.base_i420(),
                 left,
                 decision.step,
+                self.last_qp,
             )?;
             // A refinement that codes no block is left out (the decoder keeps its layer).
             let chosen = chosen.filter(|(_, _, stats)| stats.blocks > 0);
@@ -330,6 +334,9 @@ impl VideoEncoder {
             .on_frame_sent(bytes.len() as u64 * 8, decision.step, raw);
         self.state = Some(new_state);
         self.mirror = mirror;
+        if let Some(r) = &refinement {
+            self.last_qp = r.qp;
+        }
         self.next_seq = seq.wrapping_add(1);
         self.key_requested = false;
         self.since_key = if key { 1 } else { self.since_key + 1 };
@@ -351,14 +358,16 @@ impl VideoEncoder {
 }
 
 /// The refinement of `base` towards `source` at the finest quantization parameter whose
-/// stream fits `left` bits (`None`: a fixed-step stream, which refines at a parameter that
-/// follows its step). `None` when not even the coarsest fits.
+/// stream fits `left` bits, searched from `hint` (the last frame's) in a few probes (`None`:
+/// a fixed-step stream, which refines at a parameter that follows its step). `None` when
+/// nothing fits.
 fn refine_at_budget(
     start: &ResidualState,
     source: &Frame,
     base: &Frame,
     left: Option<f64>,
     step: u8,
+    hint: u8,
 ) -> Result<Option<(Vec<u8>, ResidualState, RefineStats)>> {
     let models = models();
     let Some(left) = left else {
@@ -369,26 +378,36 @@ fn refine_at_budget(
         return Ok(None);
     }
     let fits = |r: &(Vec<u8>, ResidualState, RefineStats)| (r.0.len() * 8) as f64 <= left;
-    let coarsest = start.encode(models, source, base, MAX_QP)?;
-    if !fits(&coarsest) {
-        return Ok(None);
-    }
-    // Binary search for the finest parameter that fits.
-    let (mut best, mut lo, mut hi) = (coarsest, MIN_QP, MAX_QP - 1);
-    while lo <= hi {
-        let mid = lo + (hi - lo) / 2;
-        let r = start.encode(models, source, base, mid)?;
-        if fits(&r) {
-            best = r;
-            if mid == 0 {
+    let mut qp = hint.clamp(MIN_QP, MAX_QP);
+    let first = start.encode(models, source, base, qp)?;
+    if fits(&first) {
+        // Finer while it fits, in steps of 2 (at most 3 probes).
+        let mut best = first;
+        for _ in 0..3 {
+            if qp < MIN_QP + 2 {
                 break;
             }
-            hi = mid - 1;
-        } else {
-            lo = mid + 1;
+            qp -= 2;
+            let r = start.encode(models, source, base, qp)?;
+            if !fits(&r) {
+                break;
+            }
+            best = r;
+        }
+        return Ok(Some(best));
+    }
+    // Coarser until it fits, in steps of 3 (at most 4 probes), else nothing.
+    for _ in 0..4 {
+        if qp >= MAX_QP {
+            return Ok(None);
+        }
+        qp = (qp + 3).min(MAX_QP);
+        let r = start.encode(models, source, base, qp)?;
+        if fits(&r) {
+            return Ok(Some(r));
         }
     }
-    Ok(Some(best))
+    Ok(None)
 }
 
 /// Estimated bits of a key frame at `step`.
