@@ -89,6 +89,10 @@ pub struct RateController {
     /// Bits spent beyond what the target allowed so far (negative: under-spent).
     buffer_bits: f64,
     last_step: Option<u8>,
+    /// Capture time of the last frame sent, µs.
+    last_us: Option<u64>,
+    /// The interval the frame being coded covers, s (set by `choose_step`).
+    pending_s: Option<f64>,
 }
 
 impl RateController {
@@ -100,6 +104,8 @@ impl RateController {
             max_step: max_step.max(1),
             buffer_bits: 0.0,
             last_step: None,
+            last_us: None,
+            pending_s: None,
         })
     }
 
@@ -116,11 +122,34 @@ impl RateController {
         Ok(())
     }
 
-    /// The average bits per frame the target allows for a frame of `raw_bytes` RGB bytes.
+    /// The average bits per frame the target allows for a frame of `raw_bytes` RGB bytes at
+    /// the nominal frame rate.
     pub fn frame_allowance(&self, raw_bytes: usize) -> Option<f64> {
         match self.target {
             RateTarget::Step(_) => None,
             RateTarget::Bitrate { kbps, fps } => Some(kbps * 1000.0 / fps),
+            RateTarget::Ratio { ratio, .. } => Some(ratio * raw_bytes as f64 * 8.0),
+        }
+    }
+
+    /// The interval a frame captured at `now_us` covers, in seconds: the time since the last
+    /// frame sent, within ¼–4 nominal frame intervals (frames the application skipped leave
+    /// their bits to the next one; a burst does not get more than its share).
+    fn interval_s(&self, now_us: u64, fps: f64) -> f64 {
+        let nominal = 1.0 / fps;
+        match self.last_us {
+            Some(last) if now_us > last => {
+                ((now_us - last) as f64 / 1e6).clamp(0.25 * nominal, 4.0 * nominal)
+            }
+            _ => nominal,
+        }
+    }
+
+    /// The allowance of a frame covering `interval_s` seconds.
+    fn allowance_for(&self, raw_bytes: usize, interval_s: f64) -> Option<f64> {
+        match self.target {
+            RateTarget::Step(_) => None,
+            RateTarget::Bitrate { kbps, .. } => Some(kbps * 1000.0 * interval_s),
             RateTarget::Ratio { ratio, .. } => Some(ratio * raw_bytes as f64 * 8.0),
         }
     }
@@ -130,32 +159,35 @@ impl RateController {
         self.buffer_bits
     }
 
-    /// Chooses the step of the next frame: the highest step whose estimated size
-    /// (`estimate(step)` in bits, assumed to grow with the step) fits the frame's budget.
-    /// `key`: the frame is a key frame; `raw_bytes`: its raw RGB size.
+    /// Chooses the step of the next frame, captured at `now_us`: the highest step whose
+    /// estimated size (`estimate(step)` in bits, assumed to grow with the step) fits the
+    /// frame's budget. `key`: the frame is a key frame; `raw_bytes`: its raw RGB size.
     pub fn choose_step(
         &mut self,
         key: bool,
         raw_bytes: usize,
+        now_us: u64,
         mut estimate: impl FnMut(u8) -> Result<u64>,
     ) -> Result<Decision> {
-        let (allowance, fps) = match (self.frame_allowance(raw_bytes), self.target.fps()) {
-            (Some(a), Some(f)) => (a, f),
-            _ => {
-                let RateTarget::Step(s) = self.target else {
-                    unreachable!("only a fixed step has no allowance")
-                };
-                let step = s.clamp(1, self.max_step);
-                return Ok(Decision {
-                    step,
-                    budget_bits: None,
-                    estimated_bits: estimate(step)?,
-                });
+        let interval = self.target.fps().map(|fps| self.interval_s(now_us, fps));
+        self.pending_s = interval;
+        let (Some(interval), Some(avg)) = (interval, self.frame_allowance(raw_bytes)) else {
+            // A fixed step.
+            let step = match self.target {
+                RateTarget::Step(s) => s,
+                _ => self.max_step,
             }
+            .clamp(1, self.max_step);
+            return Ok(Decision {
+                step,
+                budget_bits: None,
+                estimated_bits: estimate(step)?,
+            });
         };
+        let allowance = self.allowance_for(raw_bytes, interval).unwrap_or(avg);
         let (lo, hi) = if key { KEY_BUDGET } else { DELTA_BUDGET };
-        let budget = (allowance - self.buffer_bits / (fps * PAYBACK_S))
-            .clamp(lo * allowance, hi * allowance);
+        let budget = (allowance - self.buffer_bits * (interval / PAYBACK_S).min(1.0))
+            .clamp(lo * avg, hi * avg.max(allowance));
         let top = match (key, self.last_step) {
             (false, Some(last)) => last.saturating_add(MAX_RISE).min(self.max_step),
             _ => self.max_step,
@@ -182,15 +214,19 @@ impl RateController {
         })
     }
 
-    /// Records what a sent frame (coded at `step`) cost, in bits.
-    pub fn on_frame_sent(&mut self, bits: u64, step: u8, raw_bytes: usize) {
+    /// Records what a sent frame (coded at `step`, captured at `now_us`) cost, in bits.
+    pub fn on_frame_sent(&mut self, bits: u64, step: u8, raw_bytes: usize, now_us: u64) {
         self.last_step = Some(step);
-        let (Some(allowance), Some(fps)) = (self.frame_allowance(raw_bytes), self.target.fps())
-        else {
+        self.last_us = Some(now_us);
+        let (Some(interval), Some(fps)) = (self.pending_s.take(), self.target.fps()) else {
             return;
         };
+        let Some(allowance) = self.allowance_for(raw_bytes, interval) else {
+            return;
+        };
+        let avg = self.frame_allowance(raw_bytes).unwrap_or(allowance);
         self.buffer_bits += bits as f64 - allowance;
-        self.buffer_bits = self.buffer_bits.max(-allowance * fps * MAX_CREDIT_S);
+        self.buffer_bits = self.buffer_bits.max(-avg * fps * MAX_CREDIT_S);
     }
 }
 
@@ -225,10 +261,10 @@ mod tests {
             }
             let content = 2000.0 + 500.0 * f64::from(i % 7);
             let d = rc
-                .choose_step(i == 0, raw, |s| Ok(size(s, content)))
+                .choose_step(i == 0, raw, i as u64 * 100_000, |s| Ok(size(s, content)))
                 .unwrap();
             let bits = size(d.step, content);
-            rc.on_frame_sent(bits, d.step, raw);
+            rc.on_frame_sent(bits, d.step, raw, i as u64 * 100_000);
             spent.push(bits);
         }
         let kbps = |r: std::ops::Range<usize>| {
@@ -251,9 +287,31 @@ mod tests {
     }
 
     #[test]
+    fn skipped_frames_leave_their_bits_to_the_next() {
+        let mut rc = RateController::new(
+            RateTarget::Bitrate {
+                kbps: 100.0,
+                fps: 10.0,
+            },
+            49,
+        )
+        .unwrap();
+        let d = rc
+            .choose_step(false, 1000, 0, |s| Ok(u64::from(s) * 1000))
+            .unwrap();
+        rc.on_frame_sent(u64::from(d.step) * 1000, d.step, 1000, 0);
+        // The application skipped two frames: the next covers 0.3 s.
+        let d = rc
+            .choose_step(false, 1000, 300_000, |s| Ok(u64::from(s) * 100))
+            .unwrap();
+        let b = d.budget_bits.unwrap();
+        assert!(b > 20_000.0, "budget {b} for 0.3 s at 100 kbps");
+    }
+
+    #[test]
     fn fixed_step_and_bad_targets() {
         let mut rc = RateController::new(RateTarget::Step(60), 49).unwrap();
-        assert_eq!(rc.choose_step(true, 100, |_| Ok(1)).unwrap().step, 49);
+        assert_eq!(rc.choose_step(true, 100, 0, |_| Ok(1)).unwrap().step, 49);
         for t in [
             RateTarget::Bitrate {
                 kbps: 0.0,

@@ -223,7 +223,7 @@ impl VideoEncoder {
         let share = if refine { BASE_SHARE } else { 1.0 };
         let (payload, decision, new_state, updated_fraction, kind, update) = if key {
             let n = &neural;
-            let decision = self.rate.choose_step(true, raw, |s| {
+            let decision = self.rate.choose_step(true, raw, timestamp_us, |s| {
                 Ok((key_bits(n, &y, gh * gw, s) as f64 / share) as u64)
             })?;
             let latent = n.quantize(&y, gh, gw, decision.step)?;
@@ -246,7 +246,7 @@ impl VideoEncoder {
         } else {
             let state = self.state.as_ref().expect("reusable state");
             let held = held(&neural, &y, state);
-            let decision: Decision = self.rate.choose_step(false, raw, |s| {
+            let decision: Decision = self.rate.choose_step(false, raw, timestamp_us, |s| {
                 Ok((plan(&neural, &y, state, &held, s)?.bits as f64 / share) as u64)
             })?;
             let chosen = plan(&neural, &y, state, &held, decision.step)?;
@@ -331,7 +331,7 @@ impl VideoEncoder {
         let bytes = write_frame(&header, &payload)?;
         // Commit: nothing above changed the encoder.
         self.rate
-            .on_frame_sent(bytes.len() as u64 * 8, decision.step, raw);
+            .on_frame_sent(bytes.len() as u64 * 8, decision.step, raw, timestamp_us);
         self.state = Some(new_state);
         self.mirror = mirror;
         if let Some(r) = &refinement {
