@@ -19,6 +19,8 @@
 //! - [`residual`]: the refinement layer, an exact additive enhancement of the picture.
 //! - `sequence` (with the model): inter coding — the integer state a video stream carries,
 //!   the video encoder, and the decoder's side.
+//! - `session` (with the model): a sender and a receiver over a lossy channel — feedback,
+//!   key-frame requests, reordering, the bandwidth estimate.
 //!
 //! This crate does no I/O and reads no clock (times are arguments); it builds for
 //! `wasm32-unknown-unknown` as for native targets. Every parser returns a typed [`Error`] on
@@ -57,6 +59,8 @@ pub mod rate;
 pub mod residual;
 #[cfg(feature = "neural")]
 pub mod sequence;
+#[cfg(feature = "neural")]
+pub mod session;
 pub mod wire;
 
 pub use codec::{CodecChoice, DecodedFrame, Decoder, EncodedFrame, Encoder, EncoderConfig};

@@ -8,6 +8,7 @@
 //! - [`bench`]: timings behind `aic bench`.
 //! - [`video`]: a clip through the video codec and VP8, the data behind `aic eval-video`;
 //!   [`plot`]: its PNG plot.
+//! - [`simulate`]: sender and receiver through a seeded impaired channel, `aic simulate`.
 //! - [`backend`]: the Burn device the neural codec runs on (`--backend flex|wgpu`).
 //! - [`error`]: [`NativeError`], which always names the file concerned.
 
@@ -18,6 +19,7 @@ pub mod eval;
 pub mod input;
 pub mod output;
 pub mod plot;
+pub mod simulate;
 pub mod video;
 
 pub use error::NativeError;

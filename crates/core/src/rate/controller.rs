@@ -122,6 +122,20 @@ impl RateController {
         Ok(())
     }
 
+    /// Changes a bitrate target's kbps keeping the buffer (a bandwidth estimate's small,
+    /// frequent corrections); other targets are left as they are.
+    pub fn adjust_kbps(&mut self, new_kbps: f64) -> Result<()> {
+        if let RateTarget::Bitrate { fps, .. } = self.target {
+            let t = RateTarget::Bitrate {
+                kbps: new_kbps,
+                fps,
+            };
+            t.validate()?;
+            self.target = t;
+        }
+        Ok(())
+    }
+
     /// The average bits per frame the target allows for a frame of `raw_bytes` RGB bytes at
     /// the nominal frame rate.
     pub fn frame_allowance(&self, raw_bytes: usize) -> Option<f64> {

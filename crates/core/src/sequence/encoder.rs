@@ -164,6 +164,14 @@ impl VideoEncoder {
         Ok(())
     }
 
+    /// Changes a bitrate target's kbps without starting the rate buffer afresh (for a
+    /// bandwidth estimate's frequent corrections).
+    pub fn adjust_kbps(&mut self, kbps: f64) -> Result<()> {
+        self.rate.adjust_kbps(kbps)?;
+        self.config.target = self.rate.target();
+        Ok(())
+    }
+
     /// The settings.
     pub fn config(&self) -> VideoConfig {
         self.config

@@ -4,11 +4,14 @@
 //! - [`header`]: one frame's bytes ⇄ [`FrameHeader`] + payload, with a CRC-32.
 //! - [`packet`]: a frame ⇄ packets that fit a transport's message size.
 //! - [`reassembly`]: packets, in any order, ⇒ frames, in bounded memory.
+//! - [`feedback`]: receiver → sender messages: key-frame requests, receiver reports.
 
+pub mod feedback;
 pub mod header;
 pub mod packet;
 pub mod reassembly;
 
+pub use feedback::{Feedback, ReceiverReport};
 pub use header::{
     Codec, FORMAT_VERSION, FRAME_HEADER_LEN, FRAME_TRAILER_LEN, FrameHeader, FrameKind, WireFrame,
     frames, read_frame, write_frame,

@@ -1,0 +1,163 @@
+//! The sending end of a live stream (sans-I/O): frames, feedback and the time in; packets
+//! out (`docs/video.md`, "Loss").
+//!
+//! Key-frame requests are honoured at most once per [`SenderConfig::key_interval_us`]: a request
+//! inside that window is remembered and served when it ends, so a storm of requests costs one
+//! key frame per window, not one per frame. Receiver reports drive a bandwidth estimate
+//! ([`BandwidthEstimate`]) that sets the rate controller's target, never above the
+//! application's cap.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::estimate::BandwidthEstimate;
+use crate::codec::NeuralCodec;
+use crate::error::Result;
+use crate::frame::Frame;
+use crate::rate::RateTarget;
+use crate::sequence::{VideoConfig, VideoEncoder, VideoFrameStats};
+use crate::wire::{Feedback, Packetizer};
+
+/// Settings of a [`Sender`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SenderConfig {
+    /// The application's bitrate cap, kbps (the estimate starts here).
+    pub max_kbps: f64,
+    /// The estimate's floor, kbps.
+    pub min_kbps: f64,
+    /// Nominal frame rate.
+    pub fps: f64,
+    /// Least time between two key frames sent on request, µs.
+    pub key_interval_us: u64,
+    /// Largest packet, bytes.
+    pub max_packet_bytes: usize,
+    /// Most packets waiting to be sent; beyond it the oldest waiting frame's packets go.
+    pub max_queued_packets: usize,
+}
+
+impl Default for SenderConfig {
+    fn default() -> Self {
+        SenderConfig {
+            max_kbps: 500.0,
+            min_kbps: 50.0,
+            fps: 25.0,
+            key_interval_us: 500_000,
+            max_packet_bytes: crate::limits::DEFAULT_PACKET_BYTES,
+            max_queued_packets: 256,
+        }
+    }
+}
+
+/// The sender (sans-I/O).
+#[derive(Debug)]
+pub struct Sender {
+    config: SenderConfig,
+    encoder: VideoEncoder,
+    packetizer: Packetizer,
+    queue: VecDeque<Vec<u8>>,
+    estimate: BandwidthEstimate,
+    last_key_us: Option<u64>,
+    key_wanted: bool,
+    key_requests: u64,
+}
+
+impl Sender {
+    /// A sender encoding with `neural`.
+    pub fn new(neural: Arc<NeuralCodec>, config: SenderConfig) -> Result<Self> {
+        let encoder = VideoEncoder::new(
+            neural,
+            VideoConfig {
+                target: RateTarget::Bitrate {
+                    kbps: config.max_kbps,
+                    fps: config.fps,
+                },
+                ..VideoConfig::default()
+            },
+        )?;
+        Ok(Sender {
+            config,
+            encoder,
+            packetizer: Packetizer::new(config.max_packet_bytes)?,
+            queue: VecDeque::new(),
+            estimate: BandwidthEstimate::new(config.max_kbps, config.min_kbps, config.max_kbps),
+            last_key_us: None,
+            key_wanted: false,
+            key_requests: 0,
+        })
+    }
+
+    /// The encoder (its state, for checks).
+    pub fn encoder(&self) -> &VideoEncoder {
+        &self.encoder
+    }
+
+    /// The bandwidth estimate, kbps.
+    pub fn estimate_kbps(&self) -> f64 {
+        self.estimate.kbps()
+    }
+
+    /// Key-frame requests received so far.
+    pub fn key_requests(&self) -> u64 {
+        self.key_requests
+    }
+
+    /// Encodes a frame captured at `now_us` and queues its packets; returns the encoded
+    /// frame's bytes and stats.
+    pub fn push_frame(&mut self, frame: &Frame, now_us: u64) -> Result<(Vec<u8>, VideoFrameStats)> {
+        if self.key_wanted
+            && self
+                .last_key_us
+                .is_none_or(|t| now_us >= t + self.config.key_interval_us)
+        {
+            self.encoder.request_key_frame();
+            self.key_wanted = false;
+        }
+        let e = self.encoder.encode(frame, now_us)?;
+        if e.stats.kind == crate::wire::FrameKind::Key {
+            self.last_key_us = Some(now_us);
+        }
+        let packets = self.packetizer.packetize(&e.bytes)?;
+        // Bounded queue: the oldest waiting packets make room (the receiver asks for a key
+        // frame if that breaks its chain).
+        while !self.queue.is_empty()
+            && self.queue.len() + packets.len() > self.config.max_queued_packets
+        {
+            self.queue.pop_front();
+        }
+        self.queue.extend(packets);
+        Ok((e.bytes, e.stats))
+    }
+
+    /// The next packet to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.queue.pop_front()
+    }
+
+    /// Packets waiting to be sent.
+    pub fn queued_packets(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Feeds a feedback message received at `now_us`. Malformed feedback is a typed error
+    /// and changes nothing.
+    pub fn handle_feedback(&mut self, bytes: &[u8], now_us: u64) -> Result<()> {
+        let _ = now_us;
+        match Feedback::parse(bytes)? {
+            Feedback::KeyFrameRequest { .. } => {
+                self.key_requests += 1;
+                self.key_wanted = true;
+            }
+            Feedback::Report(r) => {
+                let kbps = self.estimate.on_report(&r);
+                self.encoder.adjust_kbps(kbps)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the application's cap, kbps (the estimate follows it down at once).
+    pub fn set_max_kbps(&mut self, max_kbps: f64) -> Result<()> {
+        self.estimate.set_max(max_kbps);
+        self.encoder.adjust_kbps(self.estimate.kbps())
+    }
+}
