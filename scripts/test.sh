@@ -57,6 +57,11 @@ shellcheck scripts/*.sh npm/scripts/*.sh training/*.sh .ci/run
 
 step "clippy (-D warnings) and unit, integration and CLI tests (native), one build"
 # What `cargo clippy --all-targets -- -D warnings` sets, on the test build instead of a check.
+# Cargo names our crates' artifacts without their checkout's path, and their freshness is judged
+# by the sources recorded at their last build: with the target dir shared by several clones on
+# one machine, an artifact built from another clone could pass as fresh. Our three crates are
+# rebuilt every run (seconds); the dependencies are what the shared dir is for.
+cargo clean --quiet -p aic-core -p aic-native -p aic-wasm
 CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || echo "$(rustc --print sysroot)/bin/clippy-driver")"
 export RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"

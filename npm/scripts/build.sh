@@ -16,6 +16,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
 fi
 
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+# Our crates are rebuilt each time (see scripts/test.sh: artifacts of another clone sharing the
+# target dir could pass as fresh); dependencies stay cached.
+cargo clean --quiet --release --target wasm32-unknown-unknown -p aic-core -p aic-wasm --manifest-path "$ROOT/Cargo.toml"
 cargo build --locked --release -p aic-wasm --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml"
 
 rm -rf dist

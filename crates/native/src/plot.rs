@@ -1,6 +1,6 @@
-//! A PNG plot of a video evaluation: PSNR (top panel) and kbps (bottom panel) per frame, AIC
-//! in blue, VP8 in orange, the target in grey; faint grid lines every 2 dB / 100 kbps and
-//! every second.
+//! A PNG plot of a video evaluation: PSNR (top panel) and kbps (bottom panel, a 1-second
+//! moving average, up to twice the target) per frame, AIC in blue, VP8 in orange, the target in
+//! grey; faint grid lines every 2 dB / 100 kbps and every second.
 
 use std::path::Path;
 
@@ -92,11 +92,14 @@ pub fn write_plot(report: &VideoReport, path: &Path) -> Result<()> {
         hi: (phi + 1.0).ceil(),
     };
     let targets: Vec<f64> = report.aic_frames.iter().map(|r| r.target_kbps).collect();
+    // Up to twice the highest target: a key frame's spike would flatten everything else
+    // (values above are drawn at the top).
     let (_, khi) = finite(&[kbps.concat(), targets.clone()]);
+    let (_, thi) = finite(std::slice::from_ref(&targets));
     let k = Panel {
         top: 2 * MARGIN + PANEL,
         lo: 0.0,
-        hi: khi * 1.1,
+        hi: (khi * 1.1).min(thi * 2.0),
     };
     // Grid: every 2 dB, every 100 kbps, every second.
     let mut db = p.lo.ceil();
