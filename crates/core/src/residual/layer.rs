@@ -167,10 +167,7 @@ impl ResidualState {
             let base = PLANE_CTX[p];
             let mut coded = vec![false; plane.bw * plane.bh];
             for b in 0..plane.bw * plane.bh {
-                let (br, bc) = (b / plane.bw, b % plane.bw);
-                let c = ctx::CODED
-                    + usize::from(bc > 0 && coded[b - 1])
-                    + 2 * usize::from(br > 0 && coded[b - plane.bw]);
+                let c = coded_context(&coded, b, plane.bw);
                 if !r.bit(base + c)? {
                     continue;
                 }
@@ -215,9 +212,7 @@ impl ResidualState {
             let mut coded = vec![false; plane.bw * plane.bh];
             for b in 0..plane.bw * plane.bh {
                 let (br, bc) = (b / plane.bw, b % plane.bw);
-                let c = ctx::CODED
-                    + usize::from(bc > 0 && coded[b - 1])
-                    + 2 * usize::from(br > 0 && coded[b - plane.bw]);
+                let c = coded_context(&coded, b, plane.bw);
                 let s = block_samples(src, pw, ph, br, bc);
                 let d = block_samples(dst, pw, ph, br, bc);
                 let held = plane.held[b];
@@ -259,6 +254,12 @@ impl ResidualState {
         };
         Ok((bytes, next, stats))
     }
+}
+
+/// The context of block `b`'s coded flag: the flags of the blocks to its left and above.
+fn coded_context(coded: &[bool], b: usize, bw: usize) -> usize {
+    let (br, bc) = (b / bw, b % bw);
+    ctx::CODED + usize::from(bc > 0 && coded[b - 1]) + 2 * usize::from(br > 0 && coded[b - bw])
 }
 
 fn accumulate(held: &mut [i32; 16], add: &[i32; 16]) {
