@@ -51,6 +51,19 @@ window.aicStats = stats;
 
 const log = { sent: [], decoded: [], encodeMs: [], skips: [], kinds: [] }; // { t, ... } in the last WINDOW_MS
 const sums = { aicPsnr: 0, aicSsim: 0, vp8Psnr: 0, vp8Ssim: 0, bytes: 0, firstSentT: null };
+
+/** Scores one decoded picture against its reference into `path` (stats.aic or stats.vp8). */
+function addQualitySample(path, name, refRgba, rgba, width, height, now) {
+  path.psnr = psnrRgb(refRgba, rgba);
+  path.ssim = ssimLuma(refRgba, rgba, width, height);
+  path.samples++;
+  sums[`${name}Psnr`] += path.psnr;
+  sums[`${name}Ssim`] += path.ssim;
+  path.psnrMean = sums[`${name}Psnr`] / path.samples;
+  path.ssimMean = sums[`${name}Ssim`] / path.samples;
+  path.psnrMin = Math.min(path.psnrMin ?? Infinity, path.psnr);
+  path.sampleT = now;
+}
 let encoderWorker;
 let decoderWorker;
 let sender;
@@ -301,15 +314,7 @@ function onDecoded({ data, width, height, stats: s }) {
   const ts = Number(s.timestampUs);
   const ref = aicRefs.get(ts);
   if (ref && ref.width === width && ref.height === height) {
-    a.psnr = psnrRgb(ref.rgba, rgba);
-    a.ssim = ssimLuma(ref.rgba, rgba, width, height);
-    a.samples++;
-    sums.aicPsnr += a.psnr;
-    sums.aicSsim += a.ssim;
-    a.psnrMean = sums.aicPsnr / a.samples;
-    a.ssimMean = sums.aicSsim / a.samples;
-    a.psnrMin = Math.min(a.psnrMin ?? Infinity, a.psnr);
-    a.sampleT = now;
+    addQualitySample(a, 'aic', ref.rgba, rgba, width, height, now);
   }
   aicRefs.delete(ts);
 }
@@ -600,16 +605,8 @@ function sampleVp8Quality(now) {
   }
   if (!best) return;
   const v = stats.vp8;
-  v.psnr = psnrRgb(best.rgba, got);
-  v.ssim = ssimLuma(best.rgba, got, width, height);
   v.pairLagMs = Math.round(now - best.t);
-  v.samples++;
-  sums.vp8Psnr += v.psnr;
-  sums.vp8Ssim += v.ssim;
-  v.psnrMean = sums.vp8Psnr / v.samples;
-  v.ssimMean = sums.vp8Ssim / v.samples;
-  v.psnrMin = Math.min(v.psnrMin ?? Infinity, v.psnr);
-  v.sampleT = now;
+  addQualitySample(v, 'vp8', best.rgba, got, width, height, now);
 }
 
 // ---- the once-a-second tick: rates, rate control, chart, text ------------------------------------

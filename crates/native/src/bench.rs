@@ -68,7 +68,8 @@ fn time_ms(mut f: impl FnMut()) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v` (the upper of the two middle values for an even count); `v` not empty.
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

@@ -161,12 +161,8 @@ fn scores(original: &Frame, decoded: &Frame) -> (f64, f64, f64) {
     (yuv, rgb, s)
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
+fn median(v: Vec<f64>) -> Option<f64> {
+    (!v.is_empty()).then(|| crate::bench::median(v))
 }
 
 fn summarize(codec: &'static str, rows: &[FrameRow], fps: f64) -> Summary {

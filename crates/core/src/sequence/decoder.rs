@@ -86,24 +86,22 @@ impl Reconstruction {
 
     /// Applies a delta frame's update as frame `seq`: redraws the picture where the latent
     /// changed, and clears the refinement there. Returns the fraction of the picture redrawn.
+    /// Works in place: on an error the reconstruction is left part-way, so callers that must
+    /// stay as they were apply it to a copy (as [`SequenceDecoder`] and the encoder do).
     pub async fn delta(&mut self, neural: &NeuralCodec, update: &Update, seq: u32) -> Result<f64> {
-        let mut next = self.state.clone();
-        next.apply(update, seq)?;
-        let (h, w) = (next.grid_h, next.grid_w);
-        let mut picture = self.picture.clone();
+        self.state.apply(update, seq)?;
+        let (h, w) = (self.state.grid_h, self.state.grid_w);
         let mut synthesized = 0usize;
         for band in regions(&update.updated, h, w) {
             let paste = band.widen(RECEPTIVE, h, w);
             let crop = band.widen(2 * RECEPTIVE, h, w);
-            let patch = synthesize(neural, &next, crop).await?;
-            paste_into(&mut picture, &patch, crop, paste);
+            let patch = synthesize(neural, &self.state, crop).await?;
+            paste_into(&mut self.picture, &patch, crop, paste);
             synthesized += crop.area();
         }
         if let Some(r) = self.residual.as_mut() {
             r.invalidate(&update.updated, w, RECEPTIVE);
         }
-        self.state = next;
-        self.picture = picture;
         Ok((synthesized as f64 / (h * w) as f64).min(1.0))
     }
 

@@ -254,10 +254,18 @@ impl VideoEncoder {
         } else {
             let state = self.state.as_ref().expect("reusable state");
             let held = held(&neural, &y, state);
+            // The plans the search made, so the chosen one is not computed again.
+            let mut plans: Vec<(u8, Plan)> = Vec::new();
             let decision: Decision = self.rate.choose_step(false, raw, timestamp_us, |s| {
-                Ok((plan(&neural, &y, state, &held, s)?.bits as f64 / share) as u64)
+                let p = plan(&neural, &y, state, &held, s)?;
+                let bits = (p.bits as f64 / share) as u64;
+                plans.push((s, p));
+                Ok(bits)
             })?;
-            let chosen = plan(&neural, &y, state, &held, decision.step)?;
+            let chosen = match plans.into_iter().find(|(s, _)| *s == decision.step) {
+                Some((_, p)) => p,
+                None => plan(&neural, &y, state, &held, decision.step)?,
+            };
             let payload = payload::encode(
                 &neural.fine().tables,
                 &chosen.update,

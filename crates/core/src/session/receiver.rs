@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::codec::{DecodedFrame, Decoder, NeuralCodec};
 use crate::error::{Error, Result};
+use crate::wire::reassembly::newer;
 use crate::wire::{Feedback, FrameKind, Reassembler, ReceiverReport, read_frame};
 
 /// Settings of a [`Receiver`].
@@ -77,11 +78,6 @@ pub enum ReceiverEvent {
         /// How many.
         count: u32,
     },
-}
-
-/// `a` comes after `b` in wrapping sequence order.
-fn after(a: u32, b: u32) -> bool {
-    a != b && a.wrapping_sub(b) < 1 << 31
 }
 
 /// The receiver (sans-I/O).
@@ -151,13 +147,13 @@ impl Receiver {
                 continue;
             };
             self.report.frames_received = self.report.frames_received.saturating_add(1);
-            if self.highest.is_none_or(|hi| after(h.seq, hi)) {
+            if self.highest.is_none_or(|hi| newer(h.seq, hi)) {
                 self.highest = Some(h.seq);
             }
             let offset = now_us as i64 - h.timestamp_us as i64;
             self.min_offset = Some(self.min_offset.map_or(offset, |m| m.min(offset)));
             self.window_delays.push(offset);
-            let stale = self.last_decoded.is_some_and(|d| !after(h.seq, d));
+            let stale = self.last_decoded.is_some_and(|d| !newer(h.seq, d));
             if stale || self.pending.len() >= MAX_PENDING {
                 continue;
             }

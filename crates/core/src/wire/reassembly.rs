@@ -90,8 +90,8 @@ pub struct Reassembler {
     stats: ReassemblyStats,
 }
 
-/// `a` is newer than `b` in wrapping frame-id order.
-fn newer(a: u32, b: u32) -> bool {
+/// `a` is newer than `b` in wrapping frame-id (and sequence-number) order.
+pub(crate) fn newer(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
 }
 
