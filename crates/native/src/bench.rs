@@ -3,7 +3,6 @@
 
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aic_core::codec::{CodecChoice, Decoder, Encoder, EncoderConfig, NeuralCodec};
 use aic_core::color::to_rgb8;
@@ -61,11 +60,10 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
 }
 
-#[allow(clippy::disallowed_methods)] // the native crate may read the clock
 fn time_ms(mut f: impl FnMut()) -> f64 {
-    let t = Instant::now();
+    let t = crate::clock::Stopwatch::start();
     f();
-    t.elapsed().as_secs_f64() * 1000.0
+    t.elapsed_ms()
 }
 
 /// The median of `v` (the upper of the two middle values for an even count); `v` not empty.

@@ -4,7 +4,7 @@
 //! project parse it.
 
 use std::io::Cursor;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::sync::Arc;
 
@@ -118,11 +118,6 @@ pub struct Report {
     pub mean: Vec<Mean>,
 }
 
-#[allow(clippy::disallowed_methods)] // the native crate may read the clock
-fn now() -> Instant {
-    Instant::now()
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -161,7 +156,7 @@ pub fn evaluate(
             };
             let mut enc = enc.map_err(|e| NativeError::codec(path, e))?;
             for (i, f) in input.frames.iter().enumerate() {
-                let t = now();
+                let t = crate::clock::now();
                 let e = enc
                     .encode(f, i as u64 * input.frame_interval_us)
                     .map_err(|e| NativeError::codec(path, e))?;
@@ -174,7 +169,7 @@ pub fn evaluate(
                     Codec::Neural { .. } => "neural",
                 });
                 bytes += e.bytes.len();
-                let t = now();
+                let t = crate::clock::now();
                 let d = dec
                     .decode(&e.bytes)
                     .map_err(|e| NativeError::codec(path, e))?;
@@ -186,7 +181,7 @@ pub fn evaluate(
             label = Some("jpeg");
             for f in &input.frames {
                 let rgb = to_rgb8(f);
-                let t = now();
+                let t = crate::clock::now();
                 let mut buf = Vec::new();
                 JpegEncoder::new_with_quality(&mut buf, quality.clamp(1, 100))
                     .encode(rgb.data(), f.width(), f.height(), ExtendedColorType::Rgb8)
@@ -196,7 +191,7 @@ pub fn evaluate(
                     })?;
                 enc_t += t.elapsed();
                 bytes += buf.len();
-                let t = now();
+                let t = crate::clock::now();
                 let img =
                     image::ImageReader::with_format(Cursor::new(&buf), image::ImageFormat::Jpeg)
                         .decode()

@@ -9,16 +9,22 @@
 //! - [`video`]: a clip through the video codec and VP8, the data behind `aic eval-video`;
 //!   [`plot`]: its PNG plot.
 //! - [`simulate`]: sender and receiver through a seeded impaired channel, `aic simulate`.
+//! - [`serve`]: `aic serve`, the HTTP/gRPC service and WebRTC ingest (`docs/server.md`).
+//! - [`send`]: `aic send`, a native WebRTC peer streaming a clip to a server (WHIP).
+//! - [`clock`]: the crate's one door to the clock.
 //! - [`backend`]: the Burn device the neural codec runs on (`--backend flex|wgpu`).
 //! - [`error`]: [`NativeError`], which always names the file concerned.
 
 pub mod backend;
 pub mod bench;
+pub mod clock;
 pub mod error;
 pub mod eval;
 pub mod input;
 pub mod output;
 pub mod plot;
+pub mod send;
+pub mod serve;
 pub mod simulate;
 pub mod video;
 

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use aic_core::codec::{Decoder, NeuralCodec};
 use aic_core::color::{to_i420, to_rgb8};
@@ -146,11 +145,6 @@ pub fn load_clip(path: &Path, fps: Option<f64>, max: Option<usize>) -> Result<(V
     Ok((frames, fps))
 }
 
-#[allow(clippy::disallowed_methods)] // the native crate may read the clock
-fn now() -> Instant {
-    Instant::now()
-}
-
 /// Quality of `decoded` against `original` (both I420 or convertible).
 fn scores(original: &Frame, decoded: &Frame) -> (f64, f64, f64) {
     let (o, d) = (to_i420(original), to_i420(decoded));
@@ -220,12 +214,12 @@ pub fn run_aic(
             enc.set_target(target(kbps)).map_err(codec_err)?;
             target_kbps = kbps;
         }
-        let t = now();
+        let t = crate::clock::now();
         let e = enc
             .encode(frame, (i as f64 * 1e6 / fps) as u64)
             .map_err(codec_err)?;
         let encode_ms = t.elapsed().as_secs_f64() * 1e3;
-        let t = now();
+        let t = crate::clock::now();
         let d = dec.decode(&e.bytes).map_err(codec_err)?;
         let decode_ms = t.elapsed().as_secs_f64() * 1e3;
         let (yuv_psnr, rgb_psnr, ssim) = scores(frame, &d.frame);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::codec::{DecodedFrame, Decoder, NeuralCodec};
 use crate::error::{Error, Result};
 use crate::wire::reassembly::newer;
-use crate::wire::{Feedback, FrameKind, Reassembler, ReceiverReport, read_frame};
+use crate::wire::{Feedback, FrameKind, Reassembler, ReassemblyConfig, ReceiverReport, read_frame};
 
 /// Settings of a [`Receiver`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct ReceiverConfig {
     pub report_interval_us: u64,
     /// Least time between two key-frame requests, µs.
     pub key_request_interval_us: u64,
+    /// Bounds of the packet reassembly (a server holding many sessions lowers the byte cap).
+    pub reassembly: ReassemblyConfig,
 }
 
 impl Default for ReceiverConfig {
@@ -37,6 +39,7 @@ impl Default for ReceiverConfig {
             reorder_wait_us: 40_000,
             report_interval_us: 200_000,
             key_request_interval_us: 250_000,
+            reassembly: ReassemblyConfig::default(),
         }
     }
 }
@@ -108,7 +111,7 @@ impl Receiver {
     pub fn new(neural: Arc<NeuralCodec>, config: ReceiverConfig) -> Self {
         Receiver {
             config,
-            reassembler: Reassembler::default(),
+            reassembler: Reassembler::new(config.reassembly),
             decoder: Decoder::with_neural(neural),
             pending: BTreeMap::new(),
             last_decoded: None,

@@ -32,6 +32,96 @@ struct Cli {
     command: Command,
 }
 
+/// Flags of `aic serve`; each overrides the TOML file's value.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// TOML configuration (every key optional; docs/server.md lists them).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// HTTP API address (default 127.0.0.1:8080).
+    #[arg(long)]
+    http: Option<std::net::SocketAddr>,
+    /// gRPC address (default 127.0.0.1:50051); the HTTP address serves both on one port.
+    #[arg(long)]
+    grpc: Option<std::net::SocketAddr>,
+    /// Admin address: /metrics, /livez, /readyz (default 127.0.0.1:9090).
+    #[arg(long)]
+    admin: Option<std::net::SocketAddr>,
+    /// WebRTC ingest UDP socket (default 127.0.0.1, any port).
+    #[arg(long)]
+    udp: Option<std::net::SocketAddr>,
+    /// The address advertised to browsers in the ICE candidate.
+    #[arg(long)]
+    public_ip: Option<std::net::IpAddr>,
+    /// This node's name in session ids.
+    #[arg(long)]
+    node_id: Option<String>,
+    /// URL of another node for 307s, `{node}` standing for its id.
+    #[arg(long)]
+    peer_url_template: Option<String>,
+    /// Another node's URL: NAME=URL (repeatable).
+    #[arg(long = "peer", value_parser = parse_peer)]
+    peers: Vec<(String, String)>,
+    /// Record each session's shown frames to DIR/{session}.y4m.
+    #[arg(long)]
+    record_dir: Option<PathBuf>,
+    /// Seconds a drain may take after SIGTERM.
+    #[arg(long)]
+    drain_seconds: Option<u64>,
+    /// Inference workers (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+fn parse_peer(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .ok_or_else(|| format!("{s:?}: use NAME=URL"))
+}
+
+fn serve(args: ServeArgs, backend: Backend) -> Result<(), CliError> {
+    use aic_native::serve::ServeConfig;
+    let mut c = match &args.config {
+        Some(p) => ServeConfig::from_file(p).map_err(CliError::Usage)?,
+        None => ServeConfig::default(),
+    };
+    if backend != Backend::Flex {
+        c.model.backend = backend.name().to_string();
+    }
+    if let Some(a) = args.http {
+        c.listen.http = a;
+    }
+    if let Some(a) = args.grpc {
+        c.listen.grpc = a;
+    }
+    if let Some(a) = args.admin {
+        c.listen.admin = a;
+    }
+    if let Some(a) = args.udp {
+        c.webrtc.udp = a;
+    }
+    if let Some(a) = args.public_ip {
+        c.webrtc.public_ip = Some(a);
+    }
+    if let Some(n) = args.node_id {
+        c.webrtc.node_id = n;
+    }
+    if let Some(t) = args.peer_url_template {
+        c.webrtc.peer_url_template = Some(t);
+    }
+    c.webrtc.peers.extend(args.peers);
+    if let Some(d) = args.record_dir {
+        c.webrtc.record_dir = Some(d);
+    }
+    if let Some(s) = args.drain_seconds {
+        c.limits.drain_seconds = s;
+    }
+    if let Some(w) = args.workers {
+        c.model.workers = w;
+    }
+    aic_native::serve::run(c).map_err(CliError::Usage)
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Encode an image (PNG, JPEG, PPM/PNM) or a Y4M sequence into an AIC file.
@@ -129,6 +219,34 @@ enum Command {
         #[arg(long)]
         summary: bool,
     },
+    /// Stream a Y4M clip (looped) to an `aic serve` node over WebRTC, as a browser does: WHIP
+    /// signaling, an unreliable unordered data channel, rate control with the server's feedback.
+    /// Prints one JSON report per session.
+    Send {
+        /// The clip (Y4M).
+        input: PathBuf,
+        /// The WHIP endpoint, e.g. http://127.0.0.1:8080/v1/whip.
+        #[arg(long)]
+        whip: String,
+        /// Bitrate cap, kbps.
+        #[arg(long, default_value_t = 300.0)]
+        target_kbps: f64,
+        /// Frames a second.
+        #[arg(long, default_value_t = 10.0)]
+        fps: f64,
+        /// How long to send, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Concurrent sessions (one thread each).
+        #[arg(long, default_value_t = 1)]
+        sessions: usize,
+        /// Use at most this many frames of the clip.
+        #[arg(long, default_value_t = 50)]
+        frames: usize,
+    },
+    /// Serve the model over HTTP and gRPC, and decode browsers' live streams over WebRTC
+    /// (docs/server.md). Defaults: loopback addresses, the shipped model; drains on SIGTERM.
+    Serve(ServeArgs),
     /// Run a clip from a sender to a receiver through a seeded impaired channel (loss,
     /// reordering, duplication, delay, a rate cap) in virtual time: per frame shown, late,
     /// refused or lost, PSNR and delay; a summary (corrupt frames must be 0).
@@ -318,6 +436,51 @@ fn run(cli: Cli) -> Result<(), CliError> {
             json,
             summary,
         } => evaluate(&inputs, &codec, &quality, json, summary, backend),
+        Command::Serve(args) => serve(args, backend),
+        Command::Send {
+            input,
+            whip,
+            target_kbps,
+            fps,
+            seconds,
+            sessions,
+            frames,
+        } => {
+            let (clip, _) = load_clip(&input, Some(fps), Some(frames))?;
+            let neural = backend.load_model().map_err(CliError::Usage)?;
+            let config = aic_native::send::SendConfig {
+                whip,
+                target_kbps,
+                fps,
+                seconds,
+                packet_bytes: aic_core::limits::DEFAULT_PACKET_BYTES,
+            };
+            let clip = Arc::new(clip);
+            let threads: Vec<_> = (0..sessions.max(1))
+                .map(|_| {
+                    let (clip, config, neural) =
+                        (Arc::clone(&clip), config.clone(), Arc::clone(&neural));
+                    std::thread::spawn(move || aic_native::send::send_clip(neural, &clip, &config))
+                })
+                .collect();
+            let mut failed = 0;
+            for t in threads {
+                match t.join() {
+                    Ok(Ok(r)) => println!("{}", serde_json::to_string(&r).unwrap_or_default()),
+                    Ok(Err(e)) => {
+                        failed += 1;
+                        eprintln!("aic send: {e}");
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            if failed > 0 {
+                return Err(CliError::Usage(format!(
+                    "{failed} of {sessions} sessions failed"
+                )));
+            }
+            Ok(())
+        }
         Command::Simulate {
             input,
             loss,

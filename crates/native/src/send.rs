@@ -1,0 +1,368 @@
+//! `aic send`: a native WebRTC peer that streams a clip to an `aic serve` node, the way a
+//! browser does — WHIP signaling (`POST` the SDP offer, `DELETE` the session at the end), an
+//! unordered channel without retransmissions (`maxRetransmits: 0`), the core [`Sender`]
+//! (rate control, packets, feedback). The server's three-node and load tests use it to open
+//! ingest sessions without a browser.
+//!
+//! str0m is the offerer here (full ICE, controlling); the server is ICE-lite. Each session is
+//! one thread with one UDP socket.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aic_core::Frame;
+use aic_core::codec::NeuralCodec;
+use aic_core::session::{Sender, SenderConfig};
+use serde::Serialize;
+use str0m::change::SdpAnswer;
+use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+
+use crate::clock::{self, Stopwatch};
+
+/// How one session sends.
+#[derive(Debug, Clone)]
+pub struct SendConfig {
+    /// The WHIP endpoint, e.g. `http://127.0.0.1:8080/v1/whip`.
+    pub whip: String,
+    /// The bitrate cap, kbps.
+    pub target_kbps: f64,
+    /// Frames a second.
+    pub fps: f64,
+    /// How long to send, seconds.
+    pub seconds: f64,
+    /// Largest packet, bytes.
+    pub packet_bytes: usize,
+}
+
+/// What one session did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SendReport {
+    /// The session's URL (after redirects).
+    pub session: String,
+    /// Time from the offer to the open channel, ms.
+    pub connect_ms: f64,
+    /// Frames encoded and handed to the channel.
+    pub frames_sent: u64,
+    /// Packets written to the channel.
+    pub packets_sent: u64,
+    /// Packets the channel's buffer refused (dropped, as a congested sender drops).
+    pub packets_dropped: u64,
+    /// Bytes written.
+    pub bytes_sent: u64,
+    /// Mean bitrate over the run, kbps.
+    pub kbps: f64,
+    /// Key-frame requests received.
+    pub key_requests: u64,
+    /// Feedback messages received.
+    pub feedback: u64,
+}
+
+/// Largest UDP datagram read.
+const DATAGRAM_BYTES: usize = 2048;
+
+/// How long the channel may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Streams `frames` (looped) to the WHIP endpoint for `config.seconds`, then ends the session.
+pub fn send_clip(
+    neural: Arc<NeuralCodec>,
+    frames: &[Frame],
+    config: &SendConfig,
+) -> Result<SendReport, String> {
+    if frames.is_empty() {
+        return Err("no frames to send".into());
+    }
+    let clock = Stopwatch::start();
+    let mut rtc = Rtc::builder().build(clock::now());
+    let mut change = rtc.sdp_api();
+    change.add_channel_with_config(ChannelConfig {
+        label: "aic".into(),
+        ordered: false,
+        reliability: Reliability::MaxRetransmits { retransmits: 0 },
+        ..ChannelConfig::default()
+    });
+    let (offer, pending) = change.apply().ok_or("no SDP change to offer")?;
+    let (session, answer_sdp) = post_offer(&config.whip, &offer.to_sdp_string())?;
+    let answer = SdpAnswer::from_sdp_string(&answer_sdp)
+        .map_err(|e| format!("the SDP answer does not parse: {e}"))?;
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .map_err(|e| format!("the SDP answer is not accepted: {e}"))?;
+    let remote = answer_candidate(&answer_sdp)?;
+    let socket =
+        UdpSocket::bind(SocketAddr::new(unspecified(remote.ip()), 0)).map_err(|e| e.to_string())?;
+    let local = SocketAddr::new(
+        route_to(remote)?,
+        socket.local_addr().map_err(|e| e.to_string())?.port(),
+    );
+    rtc.add_local_candidate(
+        Candidate::host(local, "udp").map_err(|e| format!("local candidate {local}: {e}"))?,
+    );
+
+    let mut sender = Sender::new(
+        neural,
+        SenderConfig {
+            max_kbps: config.target_kbps,
+            min_kbps: (config.target_kbps / 10.0).min(50.0),
+            fps: config.fps,
+            max_packet_bytes: config.packet_bytes,
+            ..SenderConfig::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut report = SendReport {
+        session: session.clone(),
+        ..SendReport::default()
+    };
+    let mut channel: Option<ChannelId> = None;
+    let mut buf = vec![0u8; DATAGRAM_BYTES];
+    let interval = Duration::from_secs_f64(1.0 / config.fps);
+    let mut next_frame: Option<Instant> = None;
+    let mut end: Option<Instant> = None;
+    let connect_deadline = clock::now() + CONNECT_TIMEOUT;
+    let mut frame_index = 0usize;
+    loop {
+        // Drain str0m's output until it waits.
+        let timeout = loop {
+            match rtc.poll_output().map_err(|e| e.to_string())? {
+                Output::Timeout(t) => break t,
+                Output::Transmit(t) => {
+                    let _ = socket.send_to(&t.contents, t.destination);
+                }
+                Output::Event(e) => match e {
+                    Event::ChannelOpen(id, _) => {
+                        channel = Some(id);
+                        report.connect_ms = clock.elapsed_ms();
+                        let now = clock::now();
+                        next_frame = Some(now);
+                        end = Some(now + Duration::from_secs_f64(config.seconds));
+                    }
+                    Event::ChannelData(d) => {
+                        report.feedback += 1;
+                        let _ = sender.handle_feedback(&d.data, (clock.elapsed_s() * 1e6) as u64);
+                    }
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                    | Event::ChannelClose(_) => {
+                        return Err(format!("the connection to {session} ended early"));
+                    }
+                    _ => {}
+                },
+            }
+        };
+        let now = clock::now();
+        if channel.is_none() && now > connect_deadline {
+            return Err(format!(
+                "the data channel to {session} did not open within {CONNECT_TIMEOUT:?}"
+            ));
+        }
+        if end.is_some_and(|e| now >= e) {
+            break;
+        }
+        if let (Some(id), Some(t)) = (channel, next_frame)
+            && now >= t
+        {
+            let frame = &frames[frame_index % frames.len()];
+            frame_index += 1;
+            sender
+                .push_frame(frame, (clock.elapsed_s() * 1e6) as u64)
+                .map_err(|e| e.to_string())?;
+            report.frames_sent += 1;
+            while let Some(p) = sender.poll_transmit() {
+                let Some(mut ch) = rtc.channel(id) else { break };
+                match ch.write(true, &p) {
+                    Ok(true) => {
+                        report.packets_sent += 1;
+                        report.bytes_sent += p.len() as u64;
+                    }
+                    _ => report.packets_dropped += 1,
+                }
+            }
+            next_frame = Some((t + interval).max(now));
+            continue;
+        }
+        let wake = next_frame.map_or(timeout, |f| f.min(timeout));
+        let wait = wake
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
+        socket
+            .set_read_timeout(Some(wait))
+            .map_err(|e| e.to_string())?;
+        let input = match socket.recv_from(&mut buf) {
+            Ok((n, source)) => match Receive::new(Protocol::Udp, source, local, &buf[..n]) {
+                Ok(r) => Input::Receive(clock::now(), r),
+                Err(_) => continue,
+            },
+            Err(_) => Input::Timeout(clock::now()),
+        };
+        rtc.handle_input(input).map_err(|e| e.to_string())?;
+    }
+    report.key_requests = sender.key_requests();
+    let seconds = config.seconds.max(1e-3);
+    report.kbps = report.bytes_sent as f64 * 8.0 / 1000.0 / seconds;
+    rtc.disconnect();
+    // Ending the session is a courtesy: the server also closes idle sessions.
+    let _ = request("DELETE", &session, "", b"", 3);
+    Ok(report)
+}
+
+fn unspecified(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => IpAddr::from([0, 0, 0, 0]),
+        IpAddr::V6(_) => IpAddr::from([0u16; 8]),
+    }
+}
+
+/// The local address the system routes `remote` from (a connected UDP socket sends nothing).
+fn route_to(remote: SocketAddr) -> Result<IpAddr, String> {
+    let s =
+        UdpSocket::bind(SocketAddr::new(unspecified(remote.ip()), 0)).map_err(|e| e.to_string())?;
+    s.connect(remote)
+        .map_err(|e| format!("no route to {remote}: {e}"))?;
+    Ok(s.local_addr().map_err(|e| e.to_string())?.ip())
+}
+
+/// The first UDP host candidate of an SDP answer.
+fn answer_candidate(sdp: &str) -> Result<SocketAddr, String> {
+    for line in sdp.lines() {
+        let Some(c) = line.trim().strip_prefix("a=candidate:") else {
+            continue;
+        };
+        let f: Vec<&str> = c.split_whitespace().collect();
+        if f.len() >= 6
+            && f[2].eq_ignore_ascii_case("udp")
+            && let (Ok(ip), Ok(port)) = (f[4].parse::<IpAddr>(), f[5].parse::<u16>())
+        {
+            return Ok(SocketAddr::new(ip, port));
+        }
+    }
+    Err("the SDP answer has no UDP candidate".into())
+}
+
+/// POSTs an SDP offer (following redirects); returns the session URL and the answer.
+fn post_offer(whip: &str, offer: &str) -> Result<(String, String), String> {
+    let r = request("POST", whip, "application/sdp", offer.as_bytes(), 3)?;
+    if r.status != 201 {
+        return Err(format!(
+            "{whip} answered {} to the offer: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        ));
+    }
+    let location = r.location.ok_or("the answer has no Location")?;
+    let session = resolve(&r.url, &location)?;
+    Ok((session, String::from_utf8_lossy(&r.body).into_owned()))
+}
+
+/// An HTTP answer.
+struct Answer {
+    url: String,
+    status: u16,
+    location: Option<String>,
+    body: Vec<u8>,
+}
+
+/// `http://host:port` + `/path` of an absolute URL.
+fn split_url(url: &str) -> Result<(String, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    Ok((host.to_string(), path.to_string()))
+}
+
+/// Resolves a Location against the URL it answered.
+fn resolve(base: &str, location: &str) -> Result<String, String> {
+    if location.starts_with("http://") {
+        return Ok(location.to_string());
+    }
+    let (host, _) = split_url(base)?;
+    Ok(format!("http://{host}{location}"))
+}
+
+/// A minimal HTTP/1.1 request on its own connection, following up to `redirects` 307s (a
+/// session URL may name another node).
+fn request(
+    method: &str,
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+    redirects: u32,
+) -> Result<Answer, String> {
+    let (host, path) = split_url(url)?;
+    let addr = host
+        .to_socket_addrs()
+        .map_err(|e| format!("{host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host}: no address"))?;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(|e| format!("{url}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut raw = Vec::new();
+    s.take(1 << 20)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("{url}: {e}"))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("{url}: no HTTP answer"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("{url}: bad status line"))?;
+    let location = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.trim().to_string());
+    if status == 307
+        && redirects > 0
+        && let Some(l) = &location
+    {
+        return request(method, &resolve(url, l)?, content_type, body, redirects - 1);
+    }
+    Ok(Answer {
+        url: url.to_string(),
+        status,
+        location,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_candidates_parse() {
+        assert_eq!(
+            split_url("http://10.0.0.1:8080/v1/whip").unwrap(),
+            ("10.0.0.1:8080".into(), "/v1/whip".into())
+        );
+        assert!(split_url("https://x/").is_err());
+        assert_eq!(
+            resolve("http://lb:80/v1/whip", "/v1/sessions/n1.ab").unwrap(),
+            "http://lb:80/v1/sessions/n1.ab"
+        );
+        let sdp = "v=0\r\na=candidate:1 1 udp 2130706175 127.0.0.1 50000 typ host\r\n";
+        assert_eq!(
+            answer_candidate(sdp).unwrap(),
+            "127.0.0.1:50000".parse().unwrap()
+        );
+        assert!(answer_candidate("v=0\r\n").is_err());
+    }
+}

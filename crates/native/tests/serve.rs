@@ -1,0 +1,535 @@
+//! `aic serve` on loopback, started by the tests: HTTP and gRPC round trips with a real photo,
+//! a packet stream through `DecodeStream`, bad requests answered with typed errors while the
+//! server keeps serving, a flood beyond the limits, and the drain.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use aic_core::codec::NeuralCodec;
+use aic_core::wire::Packetizer;
+use aic_native::serve::grpc::pb;
+use aic_native::serve::{RunningServer, ServeConfig};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The real photo the metric fixtures use (scikit-image's astronaut, made by
+/// `tests/fixtures/metrics/make_fixtures.py`).
+fn photo() -> Vec<u8> {
+    let p = root().join("tests/fixtures/generated/metrics/astronaut.png");
+    std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run tests/fixtures/metrics/make_fixtures.py)",
+            p.display()
+        )
+    })
+}
+
+fn model() -> Arc<NeuralCodec> {
+    static M: OnceLock<Arc<NeuralCodec>> = OnceLock::new();
+    Arc::clone(M.get_or_init(|| aic_native::backend::Backend::Flex.load_model().unwrap()))
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// A server on free loopback ports; `edit` adjusts the config first.
+fn start(edit: impl FnOnce(&mut ServeConfig)) -> (tokio::runtime::Runtime, RunningServer) {
+    let mut c = ServeConfig::default();
+    c.listen.http = loopback();
+    c.listen.grpc = loopback();
+    c.listen.admin = loopback();
+    c.webrtc.udp = loopback();
+    edit(&mut c);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(aic_native::serve::start(c, model())).unwrap();
+    (rt, server)
+}
+
+/// A response: status, headers (lowercase names), body.
+struct Http {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Http {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One HTTP/1.1 request on its own connection (the test needs no HTTP client crate).
+fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> Http {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // The server may answer (e.g. 413) before reading the whole body.
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<_> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
+    {
+        body = dechunk(&body);
+    }
+    Http {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 4 + n..];
+    }
+}
+
+fn psnr_rgb(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let se: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    10.0 * (255.0f64.powi(2) / (se / a.as_raw().len() as f64)).log10()
+}
+
+#[test]
+fn http_round_trip_of_a_real_photo() {
+    let (_rt, server) = start(|_| {});
+    let png = photo();
+    let original = image::load_from_memory(&png).unwrap().to_rgb8();
+    let r = http(
+        server.http,
+        "POST",
+        "/v1/compress?quality=4&metrics=true",
+        "image/png",
+        &png,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("x-aic-codec"), Some("neural"));
+    let ratio: f64 = r
+        .header("x-aic-compression-ratio")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let psnr: f64 = r.header("x-aic-psnr-db").unwrap().parse().unwrap();
+    assert!(ratio > 10.0 && psnr > 28.0, "ratio {ratio}, PSNR {psnr}");
+    assert!(&r.body[..4] == b"AICF");
+
+    let d = http(
+        server.http,
+        "POST",
+        "/v1/decompress",
+        "application/x-aic",
+        &r.body,
+    );
+    assert_eq!(d.status, 200);
+    assert_eq!(d.header("content-type"), Some("image/png"));
+    let decoded = image::load_from_memory(&d.body).unwrap().to_rgb8();
+    let p = psnr_rgb(&original, &decoded);
+    assert!(
+        (p - psnr).abs() < 0.01,
+        "the server's PSNR {psnr} vs the PNG's {p}"
+    );
+
+    // A bitrate instead of a quality: at 25 fps, 300 kbps is ≈ 1.5 KB a frame on average; a
+    // key frame may spend more, but far less than quality 4 did.
+    let t = http(
+        server.http,
+        "POST",
+        "/v1/compress?target_kbps=300&fps=25",
+        "image/png",
+        &png,
+    );
+    assert_eq!(t.status, 200);
+    assert!(
+        t.body.len() < r.body.len(),
+        "{} vs {}",
+        t.body.len(),
+        r.body.len()
+    );
+
+    let m = http(server.admin, "GET", "/metrics", "text/plain", b"");
+    let text = String::from_utf8(m.body).unwrap();
+    assert!(
+        text.contains("aic_frames_total{op=\"compress\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("aic_frames_total{op=\"decompress\"} 1"),
+        "{text}"
+    );
+    assert_eq!(
+        http(server.admin, "GET", "/readyz", "text/plain", b"").status,
+        200
+    );
+    assert_eq!(
+        http(server.http, "GET", "/healthz", "text/plain", b"").status,
+        200
+    );
+}
+
+#[test]
+fn bad_requests_get_typed_errors_and_the_server_keeps_serving() {
+    let (_rt, server) = start(|c| c.limits.max_body_bytes = 4 << 20);
+    let a = server.http;
+    let expect = |r: Http, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.json()["error"]["code"],
+            code,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+    };
+    expect(
+        http(a, "POST", "/v1/decompress", "application/x-aic", b"garbage"),
+        422,
+        "format.truncated",
+    );
+    let garbage = vec![0x5a; 4096];
+    expect(
+        http(a, "POST", "/v1/decompress", "application/x-aic", &garbage),
+        422,
+        "format.bad_magic",
+    );
+    let good = http(a, "POST", "/v1/compress?quality=2", "image/png", &photo()).body;
+    expect(
+        http(
+            a,
+            "POST",
+            "/v1/decompress",
+            "application/x-aic",
+            &good[..good.len() / 2],
+        ),
+        422,
+        "format.truncated",
+    );
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    expect(
+        http(a, "POST", "/v1/decompress", "application/x-aic", &flipped),
+        422,
+        "format.bad_checksum",
+    );
+    expect(
+        http(a, "POST", "/v1/compress", "image/png", b"not a png"),
+        400,
+        "bad_image",
+    );
+    expect(
+        http(
+            a,
+            "POST",
+            "/v1/compress?width=100000&height=100000",
+            "application/octet-stream",
+            b"x",
+        ),
+        413,
+        "limits_exceeded",
+    );
+    expect(
+        http(
+            a,
+            "POST",
+            "/v1/compress?width=4&height=4&format=rgb8",
+            "application/octet-stream",
+            b"short",
+        ),
+        400,
+        "parameter",
+    );
+    expect(
+        http(a, "POST", "/v1/compress?quality=99", "image/png", &photo()),
+        400,
+        "bad_query",
+    );
+    expect(
+        http(a, "POST", "/v1/compress?bogus=1", "image/png", &photo()),
+        400,
+        "bad_query",
+    );
+    expect(
+        http(a, "POST", "/v1/compress", "image/png", &vec![0u8; 5 << 20]),
+        413,
+        "body_too_large",
+    );
+    expect(
+        http(a, "GET", "/v1/sessions/node.ffff", "", b""),
+        404,
+        "no_session",
+    );
+    expect(
+        http(a, "POST", "/v1/whip", "application/sdp", b"v=0 garbage"),
+        400,
+        "bad_sdp",
+    );
+    // A crafted header naming a huge frame is refused before any allocation.
+    let mut huge = good.clone();
+    huge[8..10].copy_from_slice(&60_000u16.to_le_bytes());
+    let r = http(a, "POST", "/v1/decompress", "application/x-aic", &huge);
+    assert!(r.status == 413 || r.status == 422, "{}", r.status);
+    // Still serving.
+    let ok = http(a, "POST", "/v1/decompress", "application/x-aic", &good);
+    assert_eq!(ok.status, 200);
+    let m = String::from_utf8(http(server.admin, "GET", "/metrics", "", b"").body).unwrap();
+    assert!(
+        m.contains("aic_errors_total{code=\"format.truncated\",op=\"decompress\"} 2"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_flood_beyond_the_limits_gets_503_with_retry_after() {
+    let (_rt, server) = start(|c| {
+        c.limits.max_in_flight = 1;
+        c.model.workers = 1;
+    });
+    let png = Arc::new(photo());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let png = Arc::clone(&png);
+            let a = server.http;
+            std::thread::spawn(move || {
+                http(
+                    a,
+                    "POST",
+                    "/v1/compress?quality=6&metrics=true",
+                    "image/png",
+                    &png,
+                )
+            })
+        })
+        .collect();
+    let answers: Vec<Http> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let ok = answers.iter().filter(|r| r.status == 200).count();
+    let busy: Vec<_> = answers.iter().filter(|r| r.status == 503).collect();
+    assert_eq!(ok + busy.len(), 8, "every answer is 200 or 503");
+    assert!(
+        ok >= 1 && !busy.is_empty(),
+        "{ok} served, {} refused",
+        busy.len()
+    );
+    for r in &busy {
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert_eq!(r.json()["error"]["code"], "overloaded");
+    }
+    // The flood is over: served again.
+    assert_eq!(
+        http(server.http, "POST", "/v1/compress", "image/png", &png).status,
+        200
+    );
+}
+
+#[test]
+fn grpc_round_trip_and_decode_stream() {
+    let (rt, server) = start(|c| c.listen.grpc = c.listen.http);
+    assert_eq!(server.grpc, server.http, "one port serves both");
+    let url = format!("http://{}", server.grpc);
+    rt.block_on(async move {
+        let mut client = pb::codec_client::CodecClient::connect(url.clone())
+            .await
+            .unwrap();
+        let r = client
+            .compress_frame(pb::CompressRequest {
+                input: Some(pb::compress_request::Input::Image(photo())),
+                quality: 3,
+                metrics: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.codec, "neural");
+        assert_eq!(r.model_id, 1);
+        assert!(
+            r.psnr_db.unwrap() > 27.0 && r.compression_ratio > 10.0,
+            "{r:?}"
+        );
+        let d = client
+            .decompress_frame(pb::DecompressRequest {
+                aic: r.aic.clone(),
+                png: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let f = d.frame.unwrap();
+        assert_eq!((f.width, f.height), (512, 512));
+        assert!(d.png.starts_with(b"\x89PNG"));
+
+        // Typed errors, and still serving.
+        let e = client
+            .decompress_frame(pb::DecompressRequest {
+                aic: b"garbage".to_vec(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        let e = client
+            .compress_frame(pb::CompressRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+
+        // gRPC health.
+        let channel = tonic::transport::Endpoint::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let h = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "aic.v1.Codec".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            h.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+
+        // A live stream: a real clip through the video encoder, packetized, in one call.
+        let (clip, _) = aic_native::video::load_clip(
+            &root().join("tests/fixtures/generated/clips/talking-320x240.y4m"),
+            None,
+            Some(12),
+        )
+        .unwrap();
+        let mut enc = aic_core::sequence::VideoEncoder::new(
+            model(),
+            aic_core::sequence::VideoConfig::default(),
+        )
+        .unwrap();
+        let mut packetizer = Packetizer::new(1200).unwrap();
+        let mut frames = vec![vec![pb::StreamPacket {
+            packet: b"not a packet".to_vec(),
+        }]];
+        for (i, frame) in clip.iter().enumerate() {
+            let f = enc.encode(frame, i as u64 * 40_000).unwrap();
+            let packets = packetizer.packetize(&f.bytes).unwrap();
+            frames.push(
+                packets
+                    .into_iter()
+                    .map(|packet| pb::StreamPacket { packet })
+                    .collect(),
+            );
+        }
+        // Sent in real time, a frame every 40 ms, as a live source would (frames sent all at
+        // once would look late against their capture times).
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            for packets in frames {
+                for p in packets {
+                    tx.send(p).await.unwrap();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+            }
+        });
+        let mut events = client
+            .decode_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let (mut shown, mut rejected) = (Vec::new(), 0);
+        while let Some(e) = events.message().await.unwrap() {
+            match e.event {
+                Some(pb::stream_event::Event::Shown(f)) => {
+                    assert_eq!((f.width, f.height), (320, 240));
+                    shown.push(e.seq);
+                }
+                Some(pb::stream_event::Event::Rejected(_)) => rejected += 1,
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        assert_eq!(rejected, 1);
+        assert_eq!(shown, (0..12).collect::<Vec<u32>>());
+    });
+}
+
+#[test]
+fn drain_turns_unready_refuses_new_sessions_and_stops() {
+    let (rt, server) = start(|c| {
+        c.limits.unready_grace_ms = 1500;
+        c.limits.drain_seconds = 5;
+    });
+    let (http_addr, admin) = (server.http, server.admin);
+    let drained = rt.spawn(server.drain());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(http(admin, "GET", "/readyz", "", b"").status, 503);
+    // During the grace period requests are still served; new sessions are not.
+    assert_eq!(
+        http(
+            http_addr,
+            "POST",
+            "/v1/compress?quality=1",
+            "image/png",
+            &photo()
+        )
+        .status,
+        200
+    );
+    let w = http(http_addr, "POST", "/v1/whip", "application/sdp", b"v=0\r\n");
+    assert_eq!(w.status, 503);
+    assert_eq!(w.json()["error"]["code"], "draining");
+    rt.block_on(drained).unwrap();
+    assert!(
+        TcpStream::connect(http_addr).is_err(),
+        "the listener is closed after the drain"
+    );
+}
