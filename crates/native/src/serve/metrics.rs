@@ -110,7 +110,12 @@ mod tests {
         m.errors
             .with_label_values(&["compress", "overloaded"])
             .inc();
+        m.latency.with_label_values(&["compress"]).observe(0.02);
         let text = m.render();
+        assert!(
+            text.contains("aic_request_seconds_bucket{op=\"compress\",le=\"0.025\"} 1"),
+            "{text}"
+        );
         assert!(
             text.contains("aic_frames_total{op=\"compress\"} 1"),
             "{text}"
