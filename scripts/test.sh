@@ -33,8 +33,9 @@ rustup component add clippy rustfmt
 rustup target add wasm32-unknown-unknown
 
 # mesa-vulkan-drivers: lavapipe for the wgpu tests; chromium: browser tests; shellcheck: the
-# scripts' lint; ffmpeg: the test clips (and the VP8 baseline of `aic eval-video`).
-APT_PACKAGES=(mesa-vulkan-drivers chromium shellcheck ffmpeg)
+# scripts' lint; ffmpeg: the test clips (and the VP8 baseline of `aic eval-video`); haproxy:
+# the three-node test of `aic serve`. (kubectl, for the manifests' render, is in the image.)
+APT_PACKAGES=(mesa-vulkan-drivers chromium shellcheck ffmpeg haproxy)
 step "system packages: ${APT_PACKAGES[*]}"
 bash scripts/apt-install.sh "${APT_PACKAGES[@]}"
 
@@ -53,7 +54,7 @@ bash scripts/fetch-clips.sh --tests-only
 
 step "format, shell scripts"
 cargo fmt --all -- --check
-shellcheck scripts/*.sh npm/scripts/*.sh training/*.sh .ci/run
+shellcheck scripts/*.sh npm/scripts/*.sh training/*.sh tests/cluster/*.sh .ci/run
 
 step "clippy (-D warnings) and unit, integration and CLI tests (native), one build"
 # What `cargo clippy --all-targets -- -D warnings` sets, on the test build instead of a check.
@@ -68,6 +69,12 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --locked --no-run
 cargo test --workspace --locked 2>&1 | tee "$CACHE/test-output.txt"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+
+step "Kubernetes manifests: kubectl kustomize, kubernetes-validate (scripts/validate-manifests.sh)"
+bash scripts/validate-manifests.sh
+
+step "aic serve: three nodes in network namespaces behind haproxy (tests/cluster/three-nodes.sh)"
+AIC_BIN="$CARGO_TARGET_DIR/debug/aic" bash tests/cluster/three-nodes.sh 2>&1 | tee "$CACHE/cluster-test-output.txt"
 
 step "npm package: aic-wasm for wasm32 (release), wasm-bindgen, wasm-opt (npm/scripts/build.sh)"
 (cd npm && npm run build)

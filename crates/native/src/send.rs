@@ -59,6 +59,8 @@ pub struct SendReport {
     pub key_requests: u64,
     /// Feedback messages received.
     pub feedback: u64,
+    /// The server's stats of the session just before it ended (`GET` on the session URL).
+    pub server: Option<serde_json::Value>,
 }
 
 /// Largest UDP datagram read.
@@ -203,6 +205,12 @@ pub fn send_clip(
     report.key_requests = sender.key_requests();
     let seconds = config.seconds.max(1e-3);
     report.kbps = report.bytes_sent as f64 * 8.0 / 1000.0 / seconds;
+    // Give the last frames time to be decoded, then read the server's view of the session.
+    std::thread::sleep(Duration::from_millis(300));
+    report.server = request("GET", &session, "", b"", 3)
+        .ok()
+        .filter(|a| a.status == 200)
+        .and_then(|a| serde_json::from_slice(&a.body).ok());
     rtc.disconnect();
     // Ending the session is a courtesy: the server also closes idle sessions.
     let _ = request("DELETE", &session, "", b"", 3);

@@ -33,6 +33,12 @@ pub struct ChannelConfig {
     pub delay_us: u64,
     /// Bottleneck rate, kbps (`None`: unlimited); its queue holds at most 1 s of data.
     pub rate_kbps: Option<f64>,
+    /// The bottleneck's rate changes to this many kbps at this time, µs (a capacity drop).
+    pub rate_change: Option<(u64, f64)>,
+    /// The sender's low-water mark, bytes: it hands packets to the channel only while fewer
+    /// than this wait in it (`bufferedAmount` in a browser); 0: the sender's own
+    /// ([`Sender::channel_low_water_bytes`], two frames at its estimate).
+    pub send_buffer_bytes: usize,
     /// Seed of the impairments.
     pub seed: u64,
 }
@@ -74,7 +80,7 @@ impl Link {
             return;
         }
         let mut depart = now_us;
-        if let Some(kbps) = self.cfg.rate_kbps {
+        if let Some(kbps) = self.rate_at(now_us) {
             let start = self.free_at_us.max(now_us);
             if start - now_us > 1_000_000 {
                 return; // the bottleneck's queue is full: tail drop
@@ -95,6 +101,23 @@ impl Link {
         self.in_flight.push(Reverse((arrive, self.order, bytes)));
     }
 
+    fn rate_at(&self, now_us: u64) -> Option<f64> {
+        match self.cfg.rate_change {
+            Some((at, kbps)) if now_us >= at => Some(kbps),
+            _ => self.cfg.rate_kbps,
+        }
+    }
+
+    /// Bytes waiting at the bottleneck (what the sender's `bufferedAmount` would show).
+    fn buffered_bytes(&self, now_us: u64) -> usize {
+        match self.rate_at(now_us) {
+            Some(kbps) => {
+                (self.free_at_us.saturating_sub(now_us) as f64 * kbps / 8.0 / 1000.0) as usize
+            }
+            None => 0,
+        }
+    }
+
     fn deliver(&mut self, now_us: u64) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         while self
@@ -113,7 +136,8 @@ impl Link {
 pub struct SimFrame {
     /// Index in the clip.
     pub index: usize,
-    /// `shown`, `late`, `refused` (no reference), `corrupt` (did not decode) or `lost`.
+    /// `shown`, `late`, `refused` (no reference), `corrupt` (did not decode), `lost`, or
+    /// `dropped` (by the sender, unsent, because the channel was behind).
     pub status: &'static str,
     /// Frame kind sent: `key` or `delta`.
     pub kind: &'static str,
@@ -142,6 +166,8 @@ pub struct SimSummary {
     pub refused: usize,
     /// Decoded after their deadline.
     pub late: usize,
+    /// Dropped unsent by the sender's pacing (the channel was behind).
+    pub dropped: usize,
     /// Mean YUV-PSNR of the shown frames.
     pub mean_psnr: f64,
     /// Key frames sent.
@@ -210,10 +236,30 @@ pub fn simulate(
     let mut t = 0u64;
     let end = frames.len() as u64 * interval + 2_000_000;
     let mut total_bytes = 0usize;
+    // (row, the reference decoder before that row's frame) for the frames still in the queue.
+    let mut history: Vec<(usize, Decoder)> = Vec::new();
     while t <= end {
         if next_frame < frames.len() && t >= next_frame as u64 * interval {
+            let dropped_before = sender.dropped_frames();
             let (bytes, stats) = sender.push_frame(&frames[next_frame], t).map_err(err)?;
+            // Frames the sender dropped unsent never reach the receiver: roll the reference
+            // decoder back with it.
+            let dropped = (sender.dropped_frames() - dropped_before) as usize;
+            for _ in 0..dropped {
+                let (row, before) = history.pop().ok_or_else(|| {
+                    err(aic_core::Error::Unavailable(
+                        "dropped a frame never pushed".into(),
+                    ))
+                })?;
+                reference = before;
+                rows[row].status = "dropped";
+                total_bytes -= rows[row].bytes;
+            }
             let seq = aic_core::wire::read_frame(&bytes).map_err(err)?.0.seq;
+            history.push((rows.len(), reference.clone()));
+            if history.len() > 8 {
+                history.remove(0);
+            }
             let recon = reference.decode(&bytes).map_err(err)?.frame;
             expected.insert(seq, (next_frame, recon, t));
             total_bytes += bytes.len();
@@ -226,10 +272,18 @@ pub fn simulate(
                 delay_ms: None,
                 max_diff: None,
             });
-            while let Some(p) = sender.poll_transmit() {
-                fwd.send(p, t);
-            }
             next_frame += 1;
+        }
+        // Paced: packets go to the channel only while it has room.
+        let low_water = match channel.send_buffer_bytes {
+            0 => sender.channel_low_water_bytes(),
+            b => b,
+        };
+        while fwd.buffered_bytes(t) < low_water {
+            let Some(p) = sender.poll_transmit() else {
+                break;
+            };
+            fwd.send(p, t);
         }
         for p in fwd.deliver(t) {
             let _ = receiver.handle_packet(&p, t);
@@ -297,6 +351,7 @@ pub fn simulate(
         lost: rows.len() - shown.len(),
         refused: rows.iter().filter(|r| r.status == "refused").count(),
         late: rows.iter().filter(|r| r.status == "late").count(),
+        dropped: rows.iter().filter(|r| r.status == "dropped").count(),
         mean_psnr: shown.iter().filter_map(|r| r.psnr).sum::<f64>() / shown.len().max(1) as f64,
         key_frames: rows.iter().filter(|r| r.kind == "key").count(),
         key_requests: sender.key_requests(),

@@ -41,6 +41,8 @@ fn loss_reordering_and_duplicates_never_show_a_corrupt_frame() {
             duplicate: 0.02,
             delay_us: 50_000,
             rate_kbps: None,
+            rate_change: None,
+            send_buffer_bytes: 0,
             seed,
         };
         let r = simulate(&neural, &frames, fps, 300.0, channel).unwrap();
@@ -119,4 +121,99 @@ fn bad_feedback_and_a_request_storm_are_contained() {
         keys as f64 <= seconds / 0.5 + 1.0,
         "{keys} key frames in {seconds} s under a request storm"
     );
+}
+
+#[test]
+fn a_frame_dropped_unsent_rolls_the_encoder_back() {
+    let (frames, fps) = clip();
+    let neural = model();
+    let mut sender = Sender::new(
+        Arc::clone(&neural),
+        SenderConfig {
+            max_kbps: 300.0,
+            fps,
+            ..SenderConfig::default()
+        },
+    )
+    .unwrap();
+    let mut receiver = aic_core::codec::Decoder::with_neural(Arc::clone(&neural));
+    let mut sent = Vec::new();
+    for (i, f) in frames.iter().take(12).enumerate() {
+        let t = (i as f64 * 1e6 / fps) as u64;
+        let (bytes, _) = sender.push_frame(f, t).unwrap();
+        // The channel is behind on every third frame: its packets stay queued, and the next
+        // frame replaces it.
+        if i % 3 == 1 {
+            continue;
+        }
+        let mut packets = Vec::new();
+        while let Some(p) = sender.poll_transmit() {
+            packets.push(p);
+        }
+        assert!(!packets.is_empty());
+        let d = receiver.decode(&bytes).unwrap();
+        sent.push(d.header.seq);
+        assert_eq!(
+            receiver.sequence_state(),
+            sender.encoder().state(),
+            "frame {i}: the receiver holds what the encoder believes it holds"
+        );
+    }
+    assert_eq!(sender.dropped_frames(), 4);
+    // Sequence numbers stay contiguous: a dropped frame's number is reused.
+    assert_eq!(sent, (0..sent.len() as u32).collect::<Vec<_>>());
+}
+
+#[test]
+fn pacing_follows_a_capacity_drop_without_delay_build_up() {
+    let (clip_frames, fps) = clip();
+    // The clip twice over (forwards, then backwards, so there is no cut): 9.6 s.
+    let frames: Vec<Frame> = clip_frames
+        .iter()
+        .chain(clip_frames.iter().rev())
+        .cloned()
+        .collect();
+    let neural = model();
+    let change_s = 3.0;
+    let channel = ChannelConfig {
+        loss: 0.0,
+        reorder: 0.0,
+        duplicate: 0.0,
+        delay_us: 50_000,
+        rate_kbps: Some(300.0),
+        rate_change: Some(((change_s * 1e6) as u64, 150.0)),
+        send_buffer_bytes: 0,
+        seed: 7,
+    };
+    let r = simulate(&neural, &frames, fps, 300.0, channel).unwrap();
+    let s = &r.summary;
+    let after = |sec: f64| (sec * fps) as usize;
+    let settled: Vec<f64> = r.frames[after(change_s + 2.0)..]
+        .iter()
+        .filter_map(|f| f.delay_ms)
+        .collect();
+    let mut sorted = settled.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p95 = sorted[((sorted.len() - 1) as f64 * 0.95) as usize];
+    let tail = &r.frames[after(change_s + 2.0)..];
+    let tail_kbps = tail
+        .iter()
+        .filter(|f| f.status != "dropped")
+        .map(|f| f.bytes as f64 * 8.0 / 1000.0)
+        .sum::<f64>()
+        / (tail.len() as f64 / fps);
+    eprintln!(
+        "capacity 300 → 150 kbps at {change_s} s: {} shown, {} dropped unsent, {} late; from 2 s after the drop: {tail_kbps:.0} kbps sent, delay p95 {p95:.0} ms; overall p50/p95 {:.0}/{:.0} ms",
+        s.shown, s.dropped, s.late, s.delay_p50_ms, s.delay_p95_ms
+    );
+    assert_eq!(s.corrupt, 0);
+    assert!(s.dropped > 0, "the pacing never engaged");
+    assert!(
+        tail_kbps <= 160.0,
+        "the sender did not follow the capacity: {tail_kbps:.0} kbps"
+    );
+    // A 50 ms path: a flat delay, not one that grows with the backlog (without pacing it
+    // reached ≈ 470 ms at the 95th percentile, with late frames).
+    assert!(p95 <= 300.0, "delay p95 {p95:.0} ms after the drop");
+    assert_eq!(s.late, 0);
 }

@@ -120,8 +120,9 @@ struct Held {
     keep_err: Vec<f64>,
 }
 
-/// Encodes a video stream: a sans-I/O state machine (frames and times in, bytes out).
-#[derive(Debug)]
+/// Encodes a video stream: a sans-I/O state machine (frames and times in, bytes out). A clone
+/// is a snapshot: restoring it rolls the stream back to that frame (the sender's pacing).
+#[derive(Debug, Clone)]
 pub struct VideoEncoder {
     neural: Arc<NeuralCodec>,
     config: VideoConfig,

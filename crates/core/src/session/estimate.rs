@@ -9,6 +9,8 @@ const HIGH_LOSS: f64 = 0.10;
 const LOW_LOSS: f64 = 0.02;
 /// Growth per report when the path is clean.
 const GROWTH: f64 = 1.05;
+/// Factor applied when the sender's channel is behind (GCC's β = 0.85).
+const OVERUSE_DECREASE: f64 = 0.85;
 /// Queueing delay, ms, above which the estimate drops to what arrived.
 const QUEUE_LIMIT_MS: u16 = 80;
 
@@ -39,6 +41,14 @@ impl BandwidthEstimate {
     pub fn set_max(&mut self, max: f64) {
         self.max = max.max(self.min);
         self.kbps = self.kbps.min(self.max);
+    }
+
+    /// The sender's own channel could not keep up (a frame was dropped unsent): multiplicative
+    /// decrease, as GCC's delay-based controller does when it sees overuse; returns the new
+    /// estimate.
+    pub fn on_overuse(&mut self) -> f64 {
+        self.kbps = (self.kbps * OVERUSE_DECREASE).clamp(self.min, self.max);
+        self.kbps
     }
 
     /// Folds in one report; returns the new estimate.

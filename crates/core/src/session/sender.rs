@@ -1,6 +1,16 @@
 //! The sending end of a live stream (sans-I/O): frames, feedback and the time in; packets
 //! out (`docs/video.md`, "Loss").
 //!
+//! **Pacing without delay build-up.** The application takes packets with
+//! [`Sender::poll_transmit`] only while its channel has room (`bufferedAmount` under a low-water
+//! mark in the browser; the same counter natively), so unsent frames wait here, not in the
+//! channel. When the next frame arrives and an earlier frame has not started to go out, that
+//! frame (and any after it) is dropped, the encoder is rolled back to the state the receiver
+//! holds (the state before the dropped frame, kept for each queued frame), the bandwidth
+//! estimate steps down (×0.85), and the new frame is coded against what the receiver really
+//! has: it stays decodable, and at most one frame waits while the channel is behind. A frame
+//! that has started to go out is never cut.
+//!
 //! Key-frame requests are honoured at most once per [`SenderConfig::key_interval_us`]: a request
 //! inside that window is remembered and served when it ends, so a storm of requests costs one
 //! key frame per window, not one per frame. Receiver reports drive a bandwidth estimate
@@ -31,7 +41,8 @@ pub struct SenderConfig {
     pub key_interval_us: u64,
     /// Largest packet, bytes.
     pub max_packet_bytes: usize,
-    /// Most packets waiting to be sent; beyond it the oldest waiting frame's packets go.
+    /// Most packets waiting to be sent; beyond it the oldest waiting frame's packets go (a
+    /// bound for huge frames: pacing keeps the queue at about one frame).
     pub max_queued_packets: usize,
 }
 
@@ -48,13 +59,25 @@ impl Default for SenderConfig {
     }
 }
 
+/// A frame waiting to go out.
+#[derive(Debug)]
+struct Queued {
+    /// Its packets not taken yet.
+    packets: VecDeque<Vec<u8>>,
+    /// Whether a packet of it has been taken (then it is never dropped whole).
+    started: bool,
+    /// The encoder as it was before this frame (what the receiver holds if it is dropped).
+    before: Box<VideoEncoder>,
+}
+
 /// The sender (sans-I/O).
 #[derive(Debug)]
 pub struct Sender {
     config: SenderConfig,
     encoder: VideoEncoder,
     packetizer: Packetizer,
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<Queued>,
+    dropped_frames: u64,
     estimate: BandwidthEstimate,
     last_key_us: Option<u64>,
     key_wanted: bool,
@@ -79,6 +102,7 @@ impl Sender {
             encoder,
             packetizer: Packetizer::new(config.max_packet_bytes)?,
             queue: VecDeque::new(),
+            dropped_frames: 0,
             estimate: BandwidthEstimate::new(config.max_kbps, config.min_kbps, config.max_kbps),
             last_key_us: None,
             key_wanted: false,
@@ -102,8 +126,20 @@ impl Sender {
     }
 
     /// Encodes a frame captured at `now_us` and queues its packets; returns the encoded
-    /// frame's bytes and stats.
+    /// frame's bytes and stats. Frames still waiting whole are dropped first and the encoder
+    /// rolled back (module docs, "Pacing").
     pub fn push_frame(&mut self, frame: &Frame, now_us: u64) -> Result<(Vec<u8>, VideoFrameStats)> {
+        if let Some(i) = self.queue.iter().position(|q| !q.started) {
+            let dropped = self.queue.split_off(i);
+            self.dropped_frames += dropped.len() as u64;
+            let first = dropped
+                .into_iter()
+                .next()
+                .expect("split at an index that exists");
+            self.encoder = *first.before;
+            let kbps = self.estimate.on_overuse();
+            self.encoder.adjust_kbps(kbps)?;
+        }
         if self.key_wanted
             && self
                 .last_key_us
@@ -112,30 +148,63 @@ impl Sender {
             self.encoder.request_key_frame();
             self.key_wanted = false;
         }
-        let e = self.encoder.encode(frame, now_us)?;
+        let before = Box::new(self.encoder.clone());
+        let e = match self.encoder.encode(frame, now_us) {
+            Ok(e) => e,
+            Err(err) => {
+                self.encoder = *before;
+                return Err(err);
+            }
+        };
         if e.stats.kind == crate::wire::FrameKind::Key {
             self.last_key_us = Some(now_us);
         }
-        let packets = self.packetizer.packetize(&e.bytes)?;
-        // Bounded queue: the oldest waiting packets make room (the receiver asks for a key
+        let packets: VecDeque<Vec<u8>> = self.packetizer.packetize(&e.bytes)?.into();
+        // Bounded queue: the oldest waiting frames make room (the receiver asks for a key
         // frame if that breaks its chain).
         while !self.queue.is_empty()
-            && self.queue.len() + packets.len() > self.config.max_queued_packets
+            && self.queued_packets() + packets.len() > self.config.max_queued_packets
         {
             self.queue.pop_front();
         }
-        self.queue.extend(packets);
+        self.queue.push_back(Queued {
+            packets,
+            started: false,
+            before,
+        });
         Ok((e.bytes, e.stats))
     }
 
-    /// The next packet to send, if any.
+    /// The next packet to send, if any. Call it only while the channel has room.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.queue.pop_front()
+        loop {
+            let front = self.queue.front_mut()?;
+            front.started = true;
+            if let Some(p) = front.packets.pop_front() {
+                if front.packets.is_empty() {
+                    self.queue.pop_front();
+                }
+                return Some(p);
+            }
+            self.queue.pop_front();
+        }
     }
 
     /// Packets waiting to be sent.
     pub fn queued_packets(&self) -> usize {
-        self.queue.len()
+        self.queue.iter().map(|q| q.packets.len()).sum()
+    }
+
+    /// How many bytes the channel should hold at most before the application stops taking
+    /// packets: two frames at the current estimate (at least one small packet). In a browser,
+    /// the data channel's `bufferedAmountLowThreshold`.
+    pub fn channel_low_water_bytes(&self) -> usize {
+        (2.0 * self.estimate.kbps() * 125.0 / self.config.fps).max(1200.0) as usize
+    }
+
+    /// Frames dropped unsent because the channel was behind.
+    pub fn dropped_frames(&self) -> u64 {
+        self.dropped_frames
     }
 
     /// Feeds a feedback message received at `now_us`. Malformed feedback is a typed error

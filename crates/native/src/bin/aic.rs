@@ -73,6 +73,17 @@ struct ServeArgs {
     workers: Option<usize>,
 }
 
+fn parse_rate_change(s: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("{s:?}: use SECONDS:KBPS, e.g. 5:150");
+    let (a, b) = s.split_once(':').ok_or_else(bad)?;
+    let (t, k): (f64, f64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if t >= 0.0 && k > 0.0 && t.is_finite() && k.is_finite() {
+        Ok((t, k))
+    } else {
+        Err(bad())
+    }
+}
+
 fn parse_peer(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -280,6 +291,13 @@ enum Command {
         /// Seed of the impairments.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The bottleneck's rate changes at a time: SECONDS:KBPS (e.g. 5:150 halves 300 kbps).
+        #[arg(long, value_parser = parse_rate_change)]
+        rate_change: Option<(f64, f64)>,
+        /// The sender's low-water mark, bytes: packets go to the channel only while fewer wait
+        /// in it (a browser's `bufferedAmount`); 0: two frames at the sender's estimate.
+        #[arg(long, default_value_t = 0)]
+        send_buffer: usize,
         /// Print JSON: {"frames":[{"index","status","kind","bytes","psnr","delay_ms","max_diff"}],"summary":{...}}.
         #[arg(long)]
         json: bool,
@@ -492,6 +510,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             fps,
             frames,
             seed,
+            rate_change,
+            send_buffer,
             json,
         } => {
             let channel = ChannelConfig {
@@ -500,6 +520,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 duplicate: duplicate / 100.0,
                 delay_us: delay_ms * 1000,
                 rate_kbps,
+                rate_change: rate_change.map(|(s, k)| ((s * 1e6) as u64, k)),
+                send_buffer_bytes: send_buffer,
                 seed,
             };
             run_simulate(&input, channel, target_kbps, fps, frames, json, backend)
