@@ -47,6 +47,8 @@ pub struct SendReport {
     pub connect_ms: f64,
     /// Frames encoded and handed to the channel.
     pub frames_sent: u64,
+    /// Frames dropped unsent because the channel was behind (the encoder rolled back).
+    pub frames_dropped: u64,
     /// Packets written to the channel.
     pub packets_sent: u64,
     /// Packets the channel's buffer refused (dropped, as a congested sender drops).
@@ -164,7 +166,8 @@ pub fn send_clip(
         if end.is_some_and(|e| now >= e) {
             break;
         }
-        if let (Some(id), Some(t)) = (channel, next_frame)
+        let mut progressed = false;
+        if let (Some(_), Some(t)) = (channel, next_frame)
             && now >= t
         {
             let frame = &frames[frame_index % frames.len()];
@@ -173,8 +176,22 @@ pub fn send_clip(
                 .push_frame(frame, (clock.elapsed_s() * 1e6) as u64)
                 .map_err(|e| e.to_string())?;
             report.frames_sent += 1;
-            while let Some(p) = sender.poll_transmit() {
-                let Some(mut ch) = rtc.channel(id) else { break };
+            next_frame = Some((t + interval).max(now));
+            progressed = true;
+        }
+        // Paced: packets go to the channel only while it holds less than two frames; a frame
+        // still waiting when the next one comes is dropped by the sender (and its encoder
+        // rolled back), so delay cannot build up in the channel.
+        if let Some(id) = channel {
+            let low_water = sender.channel_low_water_bytes();
+            while let Some(mut ch) = rtc.channel(id) {
+                if ch.buffered_amount() >= low_water {
+                    break;
+                }
+                let Some(p) = sender.poll_transmit() else {
+                    break;
+                };
+                progressed = true;
                 match ch.write(true, &p) {
                     Ok(true) => {
                         report.packets_sent += 1;
@@ -183,9 +200,11 @@ pub fn send_clip(
                     _ => report.packets_dropped += 1,
                 }
             }
-            next_frame = Some((t + interval).max(now));
+        }
+        if progressed {
             continue;
         }
+
         let wake = next_frame.map_or(timeout, |f| f.min(timeout));
         let wait = wake
             .saturating_duration_since(now)
@@ -203,6 +222,7 @@ pub fn send_clip(
         rtc.handle_input(input).map_err(|e| e.to_string())?;
     }
     report.key_requests = sender.key_requests();
+    report.frames_dropped = sender.dropped_frames();
     let seconds = config.seconds.max(1e-3);
     report.kbps = report.bytes_sent as f64 * 8.0 / 1000.0 / seconds;
     // Give the last frames time to be decoded, then read the server's view of the session.
