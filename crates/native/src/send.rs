@@ -36,6 +36,8 @@ pub struct SendConfig {
     pub seconds: f64,
     /// Largest packet, bytes.
     pub packet_bytes: usize,
+    /// The encoder's time budget per frame, ms (over it the sender drops the refinement layer).
+    pub latency_budget_ms: Option<f64>,
 }
 
 /// What one session did.
@@ -49,6 +51,8 @@ pub struct SendReport {
     pub frames_sent: u64,
     /// Frames dropped unsent because the channel was behind (the encoder rolled back).
     pub frames_dropped: u64,
+    /// Times the sender switched its latency mode (refinement layer off or back on).
+    pub latency_switches: u64,
     /// Packets written to the channel.
     pub packets_sent: u64,
     /// Packets the channel's buffer refused (dropped, as a congested sender drops).
@@ -114,6 +118,7 @@ pub fn send_clip(
             min_kbps: (config.target_kbps / 10.0).min(50.0),
             fps: config.fps,
             max_packet_bytes: config.packet_bytes,
+            latency_budget_us: config.latency_budget_ms.map(|ms| (ms * 1000.0) as u64),
             ..SenderConfig::default()
         },
     )
@@ -172,9 +177,11 @@ pub fn send_clip(
         {
             let frame = &frames[frame_index % frames.len()];
             frame_index += 1;
+            let encode = Stopwatch::start();
             sender
                 .push_frame(frame, (clock.elapsed_s() * 1e6) as u64)
                 .map_err(|e| e.to_string())?;
+            sender.on_encode_time((encode.elapsed_s() * 1e6) as u64);
             report.frames_sent += 1;
             next_frame = Some((t + interval).max(now));
             progressed = true;
@@ -223,6 +230,7 @@ pub fn send_clip(
     }
     report.key_requests = sender.key_requests();
     report.frames_dropped = sender.dropped_frames();
+    report.latency_switches = sender.latency_switches();
     let seconds = config.seconds.max(1e-3);
     report.kbps = report.bytes_sent as f64 * 8.0 / 1000.0 / seconds;
     // Give the last frames time to be decoded, then read the server's view of the session.

@@ -217,3 +217,73 @@ fn pacing_follows_a_capacity_drop_without_delay_build_up() {
     assert!(p95 <= 300.0, "delay p95 {p95:.0} ms after the drop");
     assert_eq!(s.late, 0);
 }
+
+#[test]
+fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back() {
+    use aic_core::session::{LatencyMode, STEP_UP_FRAMES};
+    let (clip_frames, fps) = clip();
+    let neural = model();
+    let mut sender = Sender::new(
+        Arc::clone(&neural),
+        SenderConfig {
+            max_kbps: 300.0,
+            fps,
+            latency_budget_us: Some(20_000),
+            ..SenderConfig::default()
+        },
+    )
+    .unwrap();
+    let mut receiver = aic_core::codec::Decoder::with_neural(Arc::clone(&neural));
+    let n = 10 + STEP_UP_FRAMES as usize + 10;
+    let mut refined = Vec::new();
+    let mut kinds = Vec::new();
+    for i in 0..n {
+        let f = &clip_frames[i % clip_frames.len()];
+        let t = (i as f64 * 1e6 / fps) as u64;
+        let (bytes, stats) = sender.push_frame(f, t).unwrap();
+        while sender.poll_transmit().is_some() {}
+        let d = receiver.decode(&bytes).unwrap();
+        refined.push(d.header.refined);
+        kinds.push(stats.kind);
+        let p = aic_core::metrics::psnr(
+            &aic_core::color::to_i420(f),
+            &aic_core::color::to_i420(&d.frame),
+        )
+        .unwrap()
+        .overall;
+        assert!(
+            p > 30.0,
+            "frame {i}: {p:.2} dB (a drifting layer would fall far lower)"
+        );
+        // The application's measurement: slow for the first 10 frames, then fast.
+        sender.on_encode_time(if i < 10 { 80_000 } else { 5_000 });
+    }
+    let on = refined
+        .iter()
+        .position(|&r| r)
+        .expect("the layer is on at first (I420 input)");
+    let off = on
+        + refined[on..]
+            .iter()
+            .position(|&r| !r)
+            .expect("the layer turned off");
+    assert!(off <= 6, "turned off at frame {off}");
+    assert_eq!(sender.latency_mode(), LatencyMode::Full, "stepped back up");
+    assert_eq!(sender.latency_switches(), 2);
+    // The layer restarts with a key frame: no refined frame between the switch down and it.
+    let key = off
+        + kinds[off..]
+            .iter()
+            .position(|&k| k == aic_core::wire::FrameKind::Key)
+            .expect("a key frame when the layer comes back");
+    assert!(
+        key >= off + STEP_UP_FRAMES as usize,
+        "key frame at {key}, switched down at {off}"
+    );
+    assert!(refined[off..key].iter().all(|&r| !r));
+    assert!(
+        refined[key..].iter().filter(|&&r| r).count() >= 5,
+        "{:?}",
+        &refined[key..]
+    );
+}

@@ -183,6 +183,17 @@ impl VideoEncoder {
         &self.rate
     }
 
+    /// Turns the refinement layer on or off from the next frame. Turning it off needs nothing
+    /// from the decoder (the `refined` header flag says which frames carry it). Turning it
+    /// back on makes the next frame a key frame: the decoder still holds the layer it had, and
+    /// only a key frame starts both sides from the same (empty) layer again.
+    pub fn set_refinement(&mut self, refinement: Refinement) {
+        if self.config.refinement == Refinement::Off && refinement != Refinement::Off {
+            self.key_requested = true;
+        }
+        self.config.refinement = refinement;
+    }
+
     /// Makes the next frame a key frame (a receiver asked for one, or lost its reference).
     pub fn request_key_frame(&mut self) {
         self.key_requested = true;

@@ -254,6 +254,10 @@ enum Command {
         /// Use at most this many frames of the clip.
         #[arg(long, default_value_t = 50)]
         frames: usize,
+        /// The encoder's time budget per frame, ms: over it the refinement layer goes off
+        /// (and comes back once encoding is fast again).
+        #[arg(long)]
+        latency_budget_ms: Option<f64>,
     },
     /// Serve the model over HTTP and gRPC, and decode browsers' live streams over WebRTC
     /// (docs/server.md). Defaults: loopback addresses, the shipped model; drains on SIGTERM.
@@ -463,6 +467,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             seconds,
             sessions,
             frames,
+            latency_budget_ms,
         } => {
             let (clip, _) = load_clip(&input, Some(fps), Some(frames))?;
             let neural = backend.load_model().map_err(CliError::Usage)?;
@@ -472,6 +477,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 fps,
                 seconds,
                 packet_bytes: aic_core::limits::DEFAULT_PACKET_BYTES,
+                latency_budget_ms,
             };
             let clip = Arc::new(clip);
             let threads: Vec<_> = (0..sessions.max(1))
