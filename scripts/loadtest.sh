@@ -14,9 +14,12 @@
 #
 # Binary: $AIC_BIN, else the release build if there is one, else the debug build (under
 # ${CARGO_TARGET_DIR:-~/.cache/aic/target}). The server runs with --workers = the cores.
-# Env: LOAD_CLIENTS (4), LOAD_SESSIONS (4), LOAD_SECONDS (20), LOAD_PORT (18180; the admin
-# port is LOAD_PORT+10). About 80 s with the defaults; the server and the sender are stopped
-# on exit, also on failure or Ctrl-C. Installs h2load (Debian nghttp2-client) if missing.
+# Env: LOAD_CLIENTS (4), LOAD_SESSIONS (4), LOAD_SECONDS (20, at most 60), LOAD_PORT (18180;
+# the admin port is LOAD_PORT+10), SEND_NICE (-10: the sender's priority). About 70 s with the
+# defaults; the server and the sender are stopped on exit, also on failure or Ctrl-C (and
+# after a SIGKILL, by the next run). Installs h2load (Debian nghttp2-client) if missing.
+# Exits 1 if a request failed or `aic send` failed. On a shared or small machine the sender
+# competes with the server for the cores: compare runs on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -201,12 +204,14 @@ jq -s '.' "$ART/send.jsonl" >"$WORK/send.json" 2>/dev/null || echo '[]' >"$WORK/
 INGEST=$(jq -n --slurpfile server "$ART/sessions.json" --slurpfile sent "$WORK/send.json" '
   ($server[0]) as $s | ($sent[0]) as $t |
   [ $t[] | . as $r | ($r.session | split("/") | last) as $id |
-    ($s | map(select(.id == $id)) | first) as $v |
+    # Newer senders read the session stats just before they end it; else the last snapshot.
+    ($r.server // ($s | map(select(.id == $id)) | first)) as $v |
     { id: $id, frames_sent: $r.frames_sent, frames_shown: ($v.frames_shown // 0),
       shown_ratio: (if $r.frames_sent > 0 then (($v.frames_shown // 0) / $r.frames_sent) else 0 end),
       delay_p50_ms: ($v.delay_p50_ms // null), delay_p95_ms: ($v.delay_p95_ms // null),
       frames_lost: ($v.frames_lost // null), frames_late: ($v.frames_late // null),
       packets_dropped_server: ($v.packets_dropped // null), packets_dropped_sender: $r.packets_dropped,
+      frames_dropped_sender: ($r.frames_dropped // null),
       kbps: $r.kbps, connect_ms: $r.connect_ms, key_requests: $r.key_requests } ]')
 RSS_AFTER=$(kib "$SERVER_PID" VmRSS)
 HWM=$(kib "$SERVER_PID" VmHWM)
@@ -244,9 +249,9 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
     jq -r --arg n "$name" '"| \($n) | \(.requests) | \(.ok) | \(.errors) | \(.req_s) | \(.p50_ms) | \(.p99_ms) |"' <<<"$j"
   done
   echo
-  echo "| session | frames shown / sent | delay p50 ms | delay p95 ms | lost | late | dropped (server/sender) | kbps |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-  jq -r '.[] | "| \(.id) | \(.frames_shown) / \(.frames_sent) (\(.shown_ratio * 100 | floor)%) | \(.delay_p50_ms) | \(.delay_p95_ms) | \(.frames_lost) | \(.frames_late) | \(.packets_dropped_server)/\(.packets_dropped_sender) | \(.kbps | floor) |"' <<<"$INGEST"
+  echo "| session | frames shown / sent | delay p50 ms | delay p95 ms | lost | late | packets dropped (server/sender) | frames unsent | kbps |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  jq -r '.[] | "| \(.id) | \(.frames_shown) / \(.frames_sent) (\(.shown_ratio * 100 | floor)%) | \(.delay_p50_ms) | \(.delay_p95_ms) | \(.frames_lost) | \(.frames_late) | \(.packets_dropped_server)/\(.packets_dropped_sender) | \(.frames_dropped_sender // "-") | \(.kbps | floor) |"' <<<"$INGEST"
   echo
   echo "| memory | MiB |"
   echo "|---|---:|"

@@ -75,6 +75,97 @@ const DATAGRAM_BYTES: usize = 2048;
 /// How long the channel may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// With no feedback (receiver reports every 200 ms) for this long, the server is gone.
+const FEEDBACK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The session's connection: str0m, its socket, the channel once open.
+struct Link {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    channel: Option<ChannelId>,
+    buf: Vec<u8>,
+}
+
+impl Link {
+    /// Polls str0m until it waits; returns when it next wants the time.
+    fn drain(
+        &mut self,
+        sender: &mut Sender,
+        report: &mut SendReport,
+        clock: &Stopwatch,
+        last_feedback: &mut Instant,
+    ) -> Result<Instant, String> {
+        loop {
+            match self.rtc.poll_output().map_err(|e| e.to_string())? {
+                Output::Timeout(t) => return Ok(t),
+                Output::Transmit(t) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Output::Event(e) => match e {
+                    Event::ChannelOpen(id, _) => self.channel = Some(id),
+                    Event::ChannelData(d) => {
+                        report.feedback += 1;
+                        *last_feedback = clock::now();
+                        let _ = sender.handle_feedback(&d.data, (clock.elapsed_s() * 1e6) as u64);
+                    }
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                    | Event::ChannelClose(_) => {
+                        return Err("the connection ended early".into());
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// Paced: packets go to the channel only while it holds less than two frames; a frame
+    /// still waiting when the next one comes is dropped by the sender (and its encoder rolled
+    /// back), so delay cannot build up in the channel.
+    fn pace(&mut self, sender: &mut Sender, report: &mut SendReport) {
+        let Some(id) = self.channel else { return };
+        let low_water = sender.channel_low_water_bytes();
+        while let Some(mut ch) = self.rtc.channel(id) {
+            if ch.buffered_amount() >= low_water {
+                break;
+            }
+            let Some(p) = sender.poll_transmit() else {
+                break;
+            };
+            match ch.write(true, &p) {
+                Ok(true) => {
+                    report.packets_sent += 1;
+                    report.bytes_sent += p.len() as u64;
+                }
+                _ => report.packets_dropped += 1,
+            }
+        }
+    }
+
+    /// Waits for a datagram until `wake` (at least a moment) and feeds it to str0m, or feeds
+    /// the time; says whether a datagram came (then more may be waiting).
+    fn read(&mut self, wake: Instant) -> Result<bool, String> {
+        let wait = wake
+            .saturating_duration_since(clock::now())
+            .max(Duration::from_micros(10));
+        self.socket
+            .set_read_timeout(Some(wait))
+            .map_err(|e| e.to_string())?;
+        let input = match self.socket.recv_from(&mut self.buf) {
+            Ok((n, source)) => {
+                match Receive::new(Protocol::Udp, source, self.local, &self.buf[..n]) {
+                    Ok(r) => Input::Receive(clock::now(), r),
+                    Err(_) => return Ok(true),
+                }
+            }
+            Err(_) => Input::Timeout(clock::now()),
+        };
+        let got = matches!(input, Input::Receive(..));
+        self.rtc.handle_input(input).map_err(|e| e.to_string())?;
+        Ok(got)
+    }
+}
+
 /// Streams `frames` (looped) to the WHIP endpoint for `config.seconds`, then ends the session.
 pub fn send_clip(
     neural: Arc<NeuralCodec>,
@@ -127,108 +218,70 @@ pub fn send_clip(
         session: session.clone(),
         ..SendReport::default()
     };
-    let mut channel: Option<ChannelId> = None;
-    let mut buf = vec![0u8; DATAGRAM_BYTES];
+    let mut link = Link {
+        rtc,
+        socket,
+        local,
+        channel: None,
+        buf: vec![0u8; DATAGRAM_BYTES],
+    };
     let interval = Duration::from_secs_f64(1.0 / config.fps);
-    let mut next_frame: Option<Instant> = None;
-    let mut end: Option<Instant> = None;
     let connect_deadline = clock::now() + CONNECT_TIMEOUT;
     let mut frame_index = 0usize;
+    let mut schedule: Option<(Instant, Instant)> = None; // (next frame, end)
+    let mut last_feedback = clock::now();
+    // Whether the last read found a datagram: then read again before encoding the next frame,
+    // so acknowledgements and feedback never wait behind a slow encoder.
+    let mut more_input = false;
     loop {
-        // Drain str0m's output until it waits.
-        let timeout = loop {
-            match rtc.poll_output().map_err(|e| e.to_string())? {
-                Output::Timeout(t) => break t,
-                Output::Transmit(t) => {
-                    let _ = socket.send_to(&t.contents, t.destination);
-                }
-                Output::Event(e) => match e {
-                    Event::ChannelOpen(id, _) => {
-                        channel = Some(id);
-                        report.connect_ms = clock.elapsed_ms();
-                        let now = clock::now();
-                        next_frame = Some(now);
-                        end = Some(now + Duration::from_secs_f64(config.seconds));
-                    }
-                    Event::ChannelData(d) => {
-                        report.feedback += 1;
-                        let _ = sender.handle_feedback(&d.data, (clock.elapsed_s() * 1e6) as u64);
-                    }
-                    Event::IceConnectionStateChange(IceConnectionState::Disconnected)
-                    | Event::ChannelClose(_) => {
-                        return Err(format!("the connection to {session} ended early"));
-                    }
-                    _ => {}
-                },
-            }
-        };
+        // Everything str0m has to say, then everything the network has for us: acknowledgements
+        // and feedback are read between any two frames, however slow encoding is.
+        let timeout = link.drain(&mut sender, &mut report, &clock, &mut last_feedback)?;
         let now = clock::now();
-        if channel.is_none() && now > connect_deadline {
-            return Err(format!(
-                "the data channel to {session} did not open within {CONNECT_TIMEOUT:?}"
-            ));
-        }
-        if end.is_some_and(|e| now >= e) {
-            break;
-        }
-        let mut progressed = false;
-        if let (Some(_), Some(t)) = (channel, next_frame)
-            && now >= t
-        {
-            let frame = &frames[frame_index % frames.len()];
-            frame_index += 1;
-            let encode = Stopwatch::start();
-            sender
-                .push_frame(frame, (clock.elapsed_s() * 1e6) as u64)
-                .map_err(|e| e.to_string())?;
-            sender.on_encode_time((encode.elapsed_s() * 1e6) as u64);
-            report.frames_sent += 1;
-            next_frame = Some((t + interval).max(now));
-            progressed = true;
-        }
-        // Paced: packets go to the channel only while it holds less than two frames; a frame
-        // still waiting when the next one comes is dropped by the sender (and its encoder
-        // rolled back), so delay cannot build up in the channel.
-        if let Some(id) = channel {
-            let low_water = sender.channel_low_water_bytes();
-            while let Some(mut ch) = rtc.channel(id) {
-                if ch.buffered_amount() >= low_water {
-                    break;
-                }
-                let Some(p) = sender.poll_transmit() else {
-                    break;
-                };
-                progressed = true;
-                match ch.write(true, &p) {
-                    Ok(true) => {
-                        report.packets_sent += 1;
-                        report.bytes_sent += p.len() as u64;
-                    }
-                    _ => report.packets_dropped += 1,
-                }
+        if link.channel.is_none() {
+            if now > connect_deadline {
+                return Err(format!(
+                    "the data channel to {session} did not open within {CONNECT_TIMEOUT:?}"
+                ));
             }
+        } else if schedule.is_none() {
+            report.connect_ms = clock.elapsed_ms();
+            schedule = Some((now, now + Duration::from_secs_f64(config.seconds)));
+            last_feedback = now;
         }
-        if progressed {
-            continue;
+        if let Some((next, end)) = schedule {
+            if now >= end {
+                break;
+            }
+            if now.duration_since(last_feedback) > FEEDBACK_TIMEOUT {
+                return Err(format!(
+                    "{session}: no feedback from the server for {FEEDBACK_TIMEOUT:?}"
+                ));
+            }
+            if now >= next && !more_input {
+                let frame = &frames[frame_index % frames.len()];
+                frame_index += 1;
+                let encode = Stopwatch::start();
+                sender
+                    .push_frame(frame, (clock.elapsed_s() * 1e6) as u64)
+                    .map_err(|e| e.to_string())?;
+                sender.on_encode_time((encode.elapsed_s() * 1e6) as u64);
+                report.frames_sent += 1;
+                // The next frame is due an interval later, or now if encoding took longer —
+                // but only after the network has been read (the loop's top).
+                schedule = Some(((next + interval).max(clock::now()), end));
+            }
+            link.pace(&mut sender, &mut report);
         }
-
-        let wake = next_frame.map_or(timeout, |f| f.min(timeout));
-        let wait = wake
-            .saturating_duration_since(now)
-            .max(Duration::from_millis(1));
-        socket
-            .set_read_timeout(Some(wait))
-            .map_err(|e| e.to_string())?;
-        let input = match socket.recv_from(&mut buf) {
-            Ok((n, source)) => match Receive::new(Protocol::Udp, source, local, &buf[..n]) {
-                Ok(r) => Input::Receive(clock::now(), r),
-                Err(_) => continue,
-            },
-            Err(_) => Input::Timeout(clock::now()),
+        let wake = if more_input {
+            clock::now()
+        } else {
+            schedule.map_or(timeout, |(next, _)| next.min(timeout))
         };
-        rtc.handle_input(input).map_err(|e| e.to_string())?;
+        more_input = link.read(wake)?;
     }
     report.key_requests = sender.key_requests();
+    let mut rtc = link.rtc;
     report.frames_dropped = sender.dropped_frames();
     report.latency_switches = sender.latency_switches();
     let seconds = config.seconds.max(1e-3);

@@ -461,7 +461,7 @@ fn grpc_round_trip_and_decode_stream() {
             packet: b"not a packet".to_vec(),
         }]];
         for (i, frame) in clip.iter().enumerate() {
-            let f = enc.encode(frame, i as u64 * 40_000).unwrap();
+            let f = enc.encode(frame, i as u64 * 80_000).unwrap();
             let packets = packetizer.packetize(&f.bytes).unwrap();
             frames.push(
                 packets
@@ -470,15 +470,16 @@ fn grpc_round_trip_and_decode_stream() {
                     .collect(),
             );
         }
-        // Sent in real time, a frame every 40 ms, as a live source would (frames sent all at
-        // once would look late against their capture times).
+        // Sent in real time, a frame every 80 ms (12.5 fps), as a live source would: frames
+        // sent all at once would look late against their capture times, and a backlog would be
+        // skipped as stale.
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             for packets in frames {
                 for p in packets {
                     tx.send(p).await.unwrap();
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(80)).await;
             }
         });
         let mut events = client

@@ -130,7 +130,7 @@ fn serve(args: ServeArgs, backend: Backend) -> Result<(), CliError> {
     if let Some(w) = args.workers {
         c.model.workers = w;
     }
-    aic_native::serve::run(c).map_err(CliError::Usage)
+    aic_native::serve::run(c).map_err(CliError::Failed)
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,6 +366,8 @@ fn parse_codec(s: &str) -> Result<CodecChoice, String> {
 enum CliError {
     Native(NativeError),
     Usage(String),
+    /// The command ran and failed (exit status 1).
+    Failed(String),
 }
 
 impl From<NativeError> for CliError {
@@ -386,6 +388,10 @@ fn main() -> ExitCode {
         Err(CliError::Usage(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(2)
+        }
+        Err(CliError::Failed(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
         }
     }
 }

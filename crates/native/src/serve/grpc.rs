@@ -199,6 +199,14 @@ impl Codec for GrpcCodec {
                     delay_us: 0,
                 }),
                 WorkerOutput::Feedback(_) => None,
+                WorkerOutput::Stale(n) => {
+                    service
+                        .metrics()
+                        .ingest_dropped
+                        .with_label_values(&["stale"])
+                        .inc_by(n as u64);
+                    None
+                }
             };
             // A client that does not read its events loses the oldest: never a queue without end.
             if let Some(e) = event

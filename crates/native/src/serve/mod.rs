@@ -37,6 +37,9 @@ pub use config::ServeConfig;
 pub use limits::Limits;
 pub use service::Service;
 
+/// The part of `drain_seconds` kept for closing what is left after waiting.
+const TEARDOWN: Duration = Duration::from_millis(500);
+
 /// A started server: its bound addresses (useful with port 0) and what stops it.
 #[derive(Debug)]
 pub struct RunningServer {
@@ -137,7 +140,13 @@ impl RunningServer {
     /// `drain_seconds` after the call.
     pub async fn drain(self) {
         let limits = *self.service.limits();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(limits.drain_seconds);
+        let start = tokio::time::Instant::now();
+        // Waiting ends a moment before the deadline, so closing what is left (sessions, the
+        // admin listener) still fits within `drain_seconds`.
+        let deadline = start
+            + Duration::from_secs(limits.drain_seconds)
+                .saturating_sub(TEARDOWN)
+                .max(Duration::from_millis(10));
         self.service.start_draining();
         eprintln!(
             "aic serve: draining (unready; stopping within {} s)",
@@ -169,7 +178,7 @@ impl RunningServer {
         }
         self.ingest.close_all();
         let _ = self.admin_stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.admin_task).await;
+        let _ = tokio::time::timeout(TEARDOWN / 2, self.admin_task).await;
         eprintln!("aic serve: stopped");
     }
 }
@@ -211,7 +220,7 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         .thread_name("aic-serve")
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let server = start(config, neural).await?;
         println!(
             "aic serve: http://{} grpc://{} admin http://{} webrtc udp {} ({} workers, backend {})",
@@ -225,5 +234,8 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         signal().await;
         server.drain().await;
         Ok(())
-    })
+    });
+    // Work still running past the drain (a request stuck in the codec) is abandoned.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
 }

@@ -229,14 +229,6 @@ impl Service {
         Err(e)
     }
 
-    /// Waits for one of the workers (sessions hold it while they decode).
-    pub async fn acquire_worker(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
-        self.workers
-            .acquire()
-            .await
-            .map_err(|_| ServeError::internal("worker pool closed"))
-    }
-
     /// Live sessions.
     pub fn sessions(&self) -> usize {
         self.sessions.load(Ordering::SeqCst)

@@ -209,6 +209,14 @@ impl Ingest {
                     }
                 }
                 WorkerOutput::Rejected(_) => shared.on_rejected(),
+                WorkerOutput::Stale(n) => {
+                    shared.on_stale(n);
+                    service
+                        .metrics()
+                        .ingest_dropped
+                        .with_label_values(&["stale"])
+                        .inc_by(n as u64);
+                }
                 WorkerOutput::Feedback(bytes) => {
                     if commands
                         .try_send(Command::Feedback(sid.clone(), bytes))

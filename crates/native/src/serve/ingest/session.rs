@@ -25,6 +25,8 @@ pub struct SessionStats {
     pub bytes: u64,
     /// Packets dropped because the decoder was behind (the queue was full).
     pub packets_dropped: u64,
+    /// Packets dropped unread because decoding had fallen behind (skipped to the present).
+    pub packets_stale: u64,
     /// Packets refused as malformed.
     pub packets_rejected: u64,
     /// Frames decoded and shown.
@@ -127,6 +129,11 @@ impl SessionShared {
                 i.stats.packets_dropped += 1;
             }
         });
+    }
+
+    /// Counts packets dropped as stale.
+    pub fn on_stale(&self, n: usize) {
+        self.with(|i| i.stats.packets_stale += n as u64);
     }
 
     /// Counts a refused packet.

@@ -1,12 +1,18 @@
 //! One session's decoder on its own thread: packets in through a bounded queue, the core
 //! [`Receiver`] (reassembly, ordering, loss handling, decoding), events and feedback out.
-//! Decoding takes a worker permit, so all sessions and requests share the cores.
 //!
-//! The queue is bounded ([`super::super::Limits::session_queue_packets`]): when decoding falls
-//! behind, new packets are dropped; the frame they belonged to counts as lost and the receiver
-//! asks for a key frame, so delay never builds up.
+//! Live sessions decode on their own threads, not on the request pool: a frame has a deadline,
+//! and a compress request queued ahead of it would make it miss it (the pool is for
+//! compress/decompress; sessions are bounded by `max_sessions`).
+//!
+//! No delay builds up: when more than [`crate::serve::Limits::session_backlog_packets`] packets
+//! wait (decoding fell behind), the waiting packets are dropped as stale; their frames count as
+//! lost, the receiver asks for a key frame, and decoding resumes at the present. The queue
+//! itself is bounded too ([`crate::serve::Limits::session_queue_packets`]): beyond it new
+//! packets are dropped on arrival.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
     Receiver as Inbox, RecvTimeoutError, SyncSender, TrySendError, sync_channel,
 };
@@ -28,12 +34,15 @@ pub enum WorkerOutput {
     Rejected(&'static str),
     /// A feedback message for the sender (key-frame request, receiver report).
     Feedback(Vec<u8>),
+    /// Packets dropped unread because decoding had fallen behind.
+    Stale(usize),
 }
 
 /// A session's decode thread and the sending end of its packet queue.
 #[derive(Debug)]
 pub struct DecodeWorker {
     tx: Option<SyncSender<Vec<u8>>>,
+    waiting: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -50,7 +59,7 @@ impl DecodeWorker {
     ) -> Result<Self, String> {
         let limits = *service.limits();
         let (tx, rx) = sync_channel::<Vec<u8>>(limits.session_queue_packets);
-        let runtime = tokio::runtime::Handle::current();
+        let waiting = Arc::new(AtomicUsize::new(0));
         let config = ReceiverConfig {
             reassembly: ReassemblyConfig {
                 max_buffered_bytes: limits.session_reassembly_bytes,
@@ -60,13 +69,18 @@ impl DecodeWorker {
         };
         let thread = std::thread::Builder::new()
             .name(format!("aic-session-{name}"))
-            .spawn(move || {
-                let mut receiver = Receiver::new(Arc::clone(service.neural()), config);
-                run(&service, &runtime, &mut receiver, &rx, &mut sink);
+            .spawn({
+                let waiting = Arc::clone(&waiting);
+                move || {
+                    let mut receiver = Receiver::new(Arc::clone(service.neural()), config);
+                    let backlog = limits.session_backlog_packets;
+                    run(&mut receiver, &rx, &waiting, backlog, &mut sink);
+                }
             })
             .map_err(|e| format!("cannot start a session thread: {e}"))?;
         Ok(DecodeWorker {
             tx: Some(tx),
+            waiting,
             thread: Some(thread),
         })
     }
@@ -74,7 +88,10 @@ impl DecodeWorker {
     /// Queues one packet; `false` if the queue was full and the packet was dropped.
     pub fn push(&self, packet: Vec<u8>) -> bool {
         match self.tx.as_ref().map(|tx| tx.try_send(packet)) {
-            Some(Ok(())) => true,
+            Some(Ok(())) => {
+                self.waiting.fetch_add(1, Ordering::SeqCst);
+                true
+            }
             Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => false,
         }
     }
@@ -91,25 +108,33 @@ impl Drop for DecodeWorker {
 }
 
 fn run(
-    service: &Service,
-    runtime: &tokio::runtime::Handle,
     receiver: &mut Receiver,
     rx: &Inbox<Vec<u8>>,
+    waiting: &AtomicUsize,
+    backlog: usize,
     sink: &mut impl FnMut(WorkerOutput),
 ) {
     let clock = Stopwatch::start();
     let now_us = || (clock.elapsed_s() * 1e6) as u64;
     loop {
         let packet = match rx.recv_timeout(TICK) {
-            Ok(p) => Some(p),
+            Ok(p) => {
+                waiting.fetch_sub(1, Ordering::SeqCst);
+                Some(p)
+            }
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        {
-            // Decoding happens inside the receiver: hold a worker permit while it runs.
-            let Ok(_permit) = runtime.block_on(service.acquire_worker()) else {
-                return;
-            };
+        if packet.is_some() && waiting.load(Ordering::SeqCst) > backlog {
+            // Behind: skip to the present (the frames skipped count as lost).
+            let mut stale = 1;
+            while rx.try_recv().is_ok() {
+                waiting.fetch_sub(1, Ordering::SeqCst);
+                stale += 1;
+            }
+            sink(WorkerOutput::Stale(stale));
+            receiver.handle_timeout(now_us());
+        } else {
             match packet {
                 Some(p) => {
                     if let Err(e) = receiver.handle_packet(&p, now_us()) {
