@@ -190,7 +190,7 @@ impl Codec for GrpcCodec {
         let (tx, rx) = mpsc::channel::<Result<pb::StreamEvent, Status>>(queue);
         let service = Arc::clone(&self.service);
         let events = tx.clone();
-        let worker = DecodeWorker::spawn(Arc::clone(&service), "grpc", move |out| {
+        let worker = DecodeWorker::spawn(Arc::clone(&service), "grpc", None, move |out| {
             let event = match out {
                 WorkerOutput::Event(e) => event_to_pb(&service, e),
                 WorkerOutput::Rejected(code) => Some(pb::StreamEvent {

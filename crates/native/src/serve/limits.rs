@@ -32,9 +32,10 @@ pub struct Limits {
     /// packets are dropped (the frame counts as lost, the sender is asked for a key frame)
     /// rather than building delay.
     pub session_queue_packets: usize,
-    /// Packets waiting for a session's decoder beyond which they are all dropped as stale
-    /// (decoding fell behind: skip to the present, ask for a key frame).
-    pub session_backlog_packets: usize,
+    /// A packet that waited longer than this for a session's decoder is dropped as stale, with
+    /// every packet behind it (decoding fell behind: skip to the present, ask for a key
+    /// frame), ms.
+    pub session_backlog_ms: u64,
     /// Most bytes a session's reassembly holds (incomplete frames), bytes.
     pub session_reassembly_bytes: usize,
     /// An ingest session that receives nothing for this long is closed, seconds.
@@ -55,7 +56,7 @@ impl Default for Limits {
             drain_seconds: 30,
             unready_grace_ms: 3000,
             session_queue_packets: 64,
-            session_backlog_packets: 8,
+            session_backlog_ms: 300,
             session_reassembly_bytes: 4 * 1024 * 1024,
             session_idle_seconds: 30,
             max_sdp_bytes: 64 * 1024,

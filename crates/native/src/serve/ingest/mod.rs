@@ -186,48 +186,52 @@ impl Ingest {
             .as_ref()
             .map(|d| d.join(format!("{id}.y4m")));
         let shared = Arc::new(SessionShared::new(&id, record));
-        let worker = {
-            let shared = Arc::clone(&shared);
-            let service = Arc::clone(&self.service);
-            let commands = self.commands.clone();
-            let sid = id.clone();
-            DecodeWorker::spawn(Arc::clone(&self.service), &id, move |out| match out {
-                WorkerOutput::Event(e) => {
-                    if let ReceiverEventKind::Shown = kind_of(&e) {
-                        service
-                            .metrics()
-                            .frames
-                            .with_label_values(&["ingest_decode"])
-                            .inc();
+        let worker =
+            {
+                let shared = Arc::clone(&shared);
+                let service = Arc::clone(&self.service);
+                let commands = self.commands.clone();
+                let sid = id.clone();
+                let max_wait = Duration::from_millis(self.service.limits().session_backlog_ms);
+                DecodeWorker::spawn(Arc::clone(&self.service), &id, Some(max_wait), move |out| {
+                    match out {
+                        WorkerOutput::Event(e) => {
+                            if let ReceiverEventKind::Shown = kind_of(&e) {
+                                service
+                                    .metrics()
+                                    .frames
+                                    .with_label_values(&["ingest_decode"])
+                                    .inc();
+                            }
+                            if let Some(reason) = shared.on_event(e) {
+                                service
+                                    .metrics()
+                                    .ingest_dropped
+                                    .with_label_values(&[reason])
+                                    .inc();
+                            }
+                        }
+                        WorkerOutput::Rejected(_) => shared.on_rejected(),
+                        WorkerOutput::Stale(n) => {
+                            shared.on_stale(n);
+                            service
+                                .metrics()
+                                .ingest_dropped
+                                .with_label_values(&["stale"])
+                                .inc_by(n as u64);
+                        }
+                        WorkerOutput::Feedback(bytes) => {
+                            if commands
+                                .try_send(Command::Feedback(sid.clone(), bytes))
+                                .is_ok()
+                            {
+                                shared.on_feedback();
+                            }
+                        }
                     }
-                    if let Some(reason) = shared.on_event(e) {
-                        service
-                            .metrics()
-                            .ingest_dropped
-                            .with_label_values(&[reason])
-                            .inc();
-                    }
-                }
-                WorkerOutput::Rejected(_) => shared.on_rejected(),
-                WorkerOutput::Stale(n) => {
-                    shared.on_stale(n);
-                    service
-                        .metrics()
-                        .ingest_dropped
-                        .with_label_values(&["stale"])
-                        .inc_by(n as u64);
-                }
-                WorkerOutput::Feedback(bytes) => {
-                    if commands
-                        .try_send(Command::Feedback(sid.clone(), bytes))
-                        .is_ok()
-                    {
-                        shared.on_feedback();
-                    }
-                }
-            })
-            .map_err(ServeError::internal)?
-        };
+                })
+                .map_err(ServeError::internal)?
+            };
         let live = LiveSession {
             id: id.clone(),
             rtc,

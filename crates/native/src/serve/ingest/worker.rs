@@ -5,24 +5,24 @@
 //! and a compress request queued ahead of it would make it miss it (the pool is for
 //! compress/decompress; sessions are bounded by `max_sessions`).
 //!
-//! No delay builds up: when more than [`crate::serve::Limits::session_backlog_packets`] packets
-//! wait (decoding fell behind), the waiting packets are dropped as stale; their frames count as
-//! lost, the receiver asks for a key frame, and decoding resumes at the present. The queue
-//! itself is bounded too ([`crate::serve::Limits::session_queue_packets`]): beyond it new
-//! packets are dropped on arrival.
+//! No delay builds up (WebRTC ingest): when a packet has waited longer than
+//! [`crate::serve::Limits::session_backlog_ms`] (decoding fell behind), it and every packet
+//! waiting after it are dropped as stale; their frames count as lost, the receiver asks for a
+//! key frame, and decoding resumes at the present. The queue itself is bounded too
+//! ([`crate::serve::Limits::session_queue_packets`]): beyond it new packets are dropped on
+//! arrival. (A gRPC `DecodeStream` client paces itself: it gets no stale skipping.)
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
     Receiver as Inbox, RecvTimeoutError, SyncSender, TrySendError, sync_channel,
 };
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aic_core::session::{Receiver, ReceiverConfig, ReceiverEvent};
 use aic_core::wire::ReassemblyConfig;
 
-use crate::clock::Stopwatch;
+use crate::clock::{self, Stopwatch};
 use crate::serve::service::Service;
 
 /// What a decode worker produces.
@@ -41,8 +41,7 @@ pub enum WorkerOutput {
 /// A session's decode thread and the sending end of its packet queue.
 #[derive(Debug)]
 pub struct DecodeWorker {
-    tx: Option<SyncSender<Vec<u8>>>,
-    waiting: Arc<AtomicUsize>,
+    tx: Option<SyncSender<(Instant, Vec<u8>)>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -55,11 +54,11 @@ impl DecodeWorker {
     pub fn spawn(
         service: Arc<Service>,
         name: &str,
+        max_wait: Option<Duration>,
         mut sink: impl FnMut(WorkerOutput) + Send + 'static,
     ) -> Result<Self, String> {
         let limits = *service.limits();
-        let (tx, rx) = sync_channel::<Vec<u8>>(limits.session_queue_packets);
-        let waiting = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = sync_channel::<(Instant, Vec<u8>)>(limits.session_queue_packets);
         let config = ReceiverConfig {
             reassembly: ReassemblyConfig {
                 max_buffered_bytes: limits.session_reassembly_bytes,
@@ -69,29 +68,25 @@ impl DecodeWorker {
         };
         let thread = std::thread::Builder::new()
             .name(format!("aic-session-{name}"))
-            .spawn({
-                let waiting = Arc::clone(&waiting);
-                move || {
-                    let mut receiver = Receiver::new(Arc::clone(service.neural()), config);
-                    let backlog = limits.session_backlog_packets;
-                    run(&mut receiver, &rx, &waiting, backlog, &mut sink);
-                }
+            .spawn(move || {
+                let mut receiver = Receiver::new(Arc::clone(service.neural()), config);
+                run(&mut receiver, &rx, max_wait, &mut sink);
             })
             .map_err(|e| format!("cannot start a session thread: {e}"))?;
         Ok(DecodeWorker {
             tx: Some(tx),
-            waiting,
             thread: Some(thread),
         })
     }
 
     /// Queues one packet; `false` if the queue was full and the packet was dropped.
     pub fn push(&self, packet: Vec<u8>) -> bool {
-        match self.tx.as_ref().map(|tx| tx.try_send(packet)) {
-            Some(Ok(())) => {
-                self.waiting.fetch_add(1, Ordering::SeqCst);
-                true
-            }
+        match self
+            .tx
+            .as_ref()
+            .map(|tx| tx.try_send((clock::now(), packet)))
+        {
+            Some(Ok(())) => true,
             Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => false,
         }
     }
@@ -109,40 +104,34 @@ impl Drop for DecodeWorker {
 
 fn run(
     receiver: &mut Receiver,
-    rx: &Inbox<Vec<u8>>,
-    waiting: &AtomicUsize,
-    backlog: usize,
+    rx: &Inbox<(Instant, Vec<u8>)>,
+    max_wait: Option<Duration>,
     sink: &mut impl FnMut(WorkerOutput),
 ) {
     let clock = Stopwatch::start();
     let now_us = || (clock.elapsed_s() * 1e6) as u64;
     loop {
         let packet = match rx.recv_timeout(TICK) {
-            Ok(p) => {
-                waiting.fetch_sub(1, Ordering::SeqCst);
-                Some(p)
-            }
+            Ok(p) => Some(p),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        if packet.is_some() && waiting.load(Ordering::SeqCst) > backlog {
-            // Behind: skip to the present (the frames skipped count as lost).
-            let mut stale = 1;
-            while rx.try_recv().is_ok() {
-                waiting.fetch_sub(1, Ordering::SeqCst);
-                stale += 1;
-            }
-            sink(WorkerOutput::Stale(stale));
-            receiver.handle_timeout(now_us());
-        } else {
-            match packet {
-                Some(p) => {
-                    if let Err(e) = receiver.handle_packet(&p, now_us()) {
-                        sink(WorkerOutput::Rejected(e.code()));
-                    }
+        match packet {
+            Some((queued, _)) if max_wait.is_some_and(|m| queued.elapsed() > m) => {
+                // Behind: skip to the present (the frames skipped count as lost).
+                let mut stale = 1;
+                while rx.try_recv().is_ok() {
+                    stale += 1;
                 }
-                None => receiver.handle_timeout(now_us()),
+                sink(WorkerOutput::Stale(stale));
+                receiver.handle_timeout(now_us());
             }
+            Some((_, p)) => {
+                if let Err(e) = receiver.handle_packet(&p, now_us()) {
+                    sink(WorkerOutput::Rejected(e.code()));
+                }
+            }
+            None => receiver.handle_timeout(now_us()),
         }
         while let Some(e) = receiver.poll_event() {
             sink(WorkerOutput::Event(e));
