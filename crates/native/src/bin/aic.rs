@@ -505,7 +505,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 }
             }
             if failed > 0 {
-                return Err(CliError::Usage(format!(
+                return Err(CliError::Failed(format!(
                     "{failed} of {sessions} sessions failed"
                 )));
             }
