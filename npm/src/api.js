@@ -6,6 +6,7 @@ import init, {
   WasmDecoder,
   Packetizer,
   Reassembler,
+  RateEstimate,
   formatVersion,
   modelInfo,
 } from './wasm/aic_wasm.js';
@@ -121,9 +122,140 @@ export class AicEncoder {
     return this.#serial.run(async () => this.#inner.requestKeyFrame());
   }
 
+  /**
+   * Undoes the last live-video frame (the encoder returns to the state before it), for a frame
+   * none of whose bytes were sent. Resolves to whether there was one to undo.
+   */
+  dropLastFrame() {
+    return this.#serial.run(async () => this.#inner.dropLastFrame());
+  }
+
   /** Frees the wasm memory now (otherwise the garbage collector does). */
   free() {
     this.#inner.free();
+  }
+}
+
+/** Least time between two key frames served on request, ms (a request storm costs one). */
+const KEY_REQUEST_INTERVAL_MS = 500;
+
+/**
+ * Live video over an unreliable RTCDataChannel, paced: encodes frames with an AicEncoder,
+ * sends their packets only while the channel holds less than two frames
+ * (`bufferedAmount`), and when the next frame comes while the previous one has not started to
+ * go out, drops that frame and rolls the encoder back (`dropLastFrame`), so the channel never
+ * builds up delay and the receiver can always decode. Reads the receiver's feedback on the
+ * same channel (docs/format.md §10): key-frame requests (served at most every 500 ms) and
+ * receiver reports, which drive the bandwidth estimate (`RateEstimate`, the core's) and the
+ * encoder's target, never above `maxKbps`.
+ */
+export class AicLiveSender {
+  #channel;
+  #encoder;
+  #packetizer;
+  #estimate;
+  #fps;
+  /** Frames queued: { packets: Uint8Array[], started: boolean }. */
+  #queue = [];
+  #lastKeyMs = -Infinity;
+  #keyWanted = false;
+  #serial = new Serial();
+  /** { framesSent, framesDropped, packetsSent, keyRequests, reports, estimateKbps } */
+  stats = { framesSent: 0, framesDropped: 0, packetsSent: 0, keyRequests: 0, reports: 0, estimateKbps: 0 };
+
+  /**
+   * @param {RTCDataChannel} channel an open channel (`ordered: false, maxRetransmits: 0`)
+   * @param {AicEncoder} encoder
+   * @param {{maxKbps?: number, minKbps?: number, fps?: number, maxPacketBytes?: number}} [options]
+   */
+  constructor(channel, encoder, { maxKbps = 500, minKbps = 50, fps = 25, maxPacketBytes } = {}) {
+    if (!loaded) throw codedError('unavailable', 'await AicEncoder.create() or initAic() first');
+    this.#channel = channel;
+    this.#encoder = encoder;
+    this.#fps = fps;
+    this.#packetizer = new Packetizer(maxPacketBytes);
+    this.#estimate = new RateEstimate(maxKbps, Math.min(minKbps, maxKbps));
+    this.stats.estimateKbps = this.#estimate.kbps;
+    channel.binaryType = 'arraybuffer';
+    channel.bufferedAmountLowThreshold = this.#lowWater();
+    channel.addEventListener('bufferedamountlow', () => this.#pump());
+    channel.addEventListener('message', (ev) => this.#onFeedback(ev.data));
+  }
+
+  /** Starts live video at the cap (call once, before the first frame). */
+  start() {
+    return this.#encoder.setTargetBitrate(this.#estimate.kbps, this.#fps);
+  }
+
+  #lowWater() {
+    return Math.max(1200, Math.round((2 * this.#estimate.kbps * 125) / this.#fps));
+  }
+
+  #onFeedback(data) {
+    let fb;
+    try {
+      fb = this.#estimate.onFeedback(toBytes(data));
+    } catch {
+      return; // not feedback: ignored
+    }
+    if (fb.kind === 'keyFrameRequest') {
+      this.stats.keyRequests += 1;
+      this.#keyWanted = true;
+    } else {
+      this.stats.reports += 1;
+      this.#retarget();
+    }
+  }
+
+  #retarget() {
+    this.stats.estimateKbps = this.#estimate.kbps;
+    this.#channel.bufferedAmountLowThreshold = this.#lowWater();
+    this.#encoder.setTargetBitrate(this.#estimate.kbps, this.#fps).catch(() => {});
+  }
+
+  /** Sends packets while the channel has room. */
+  #pump() {
+    const low = this.#lowWater();
+    while (this.#queue.length > 0 && this.#channel.readyState === 'open') {
+      if (this.#channel.bufferedAmount >= low) return;
+      const f = this.#queue[0];
+      f.started = true;
+      const p = f.packets.shift();
+      if (p) {
+        this.#channel.send(p);
+        this.stats.packetsSent += 1;
+      }
+      if (f.packets.length === 0) this.#queue.shift();
+    }
+  }
+
+  /**
+   * Encodes `frame` (anything AicEncoder.encode takes) and sends it, paced. Resolves to the
+   * AIC frame bytes.
+   */
+  push(frame, { timestampUs } = {}) {
+    return this.#serial.run(async () => {
+      const waiting = this.#queue.findIndex((f) => !f.started);
+      if (waiting >= 0) {
+        // Only the last frame can be unsent whole (frames before it were dropped the same way).
+        this.stats.framesDropped += this.#queue.length - waiting;
+        this.#queue.length = waiting;
+        await this.#encoder.dropLastFrame();
+        this.#estimate.onOveruse();
+        this.#retarget();
+      }
+      const t = now();
+      if (this.#keyWanted && t - this.#lastKeyMs >= KEY_REQUEST_INTERVAL_MS) {
+        this.#keyWanted = false;
+        await this.#encoder.requestKeyFrame();
+      }
+      const bytes = await this.#encoder.encode(frame, { timestampUs });
+      if (this.#encoder.lastStats?.kind === 'key') this.#lastKeyMs = t;
+      this.#queue.push({ packets: this.#packetizer.packetize(bytes), started: false });
+      this.stats.framesSent += 1;
+      this.#pump();
+      return bytes;
+    });
   }
 }
 
@@ -256,4 +388,4 @@ export class AicReceiver {
   }
 }
 
-export { Packetizer, Reassembler, formatVersion, modelInfo };
+export { Packetizer, Reassembler, RateEstimate, formatVersion, modelInfo };

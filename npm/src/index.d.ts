@@ -79,6 +79,8 @@ export class AicEncoder {
   setTargetBitrate(kbps: number, fps?: number): Promise<void>;
   /** Makes the next frame a key frame. */
   requestKeyFrame(): Promise<void>;
+  /** Undoes the last live-video frame (none of its bytes sent); resolves to whether there was one. */
+  dropLastFrame(): Promise<boolean>;
   free(): void;
 }
 
@@ -99,6 +101,44 @@ export class AicSender {
   constructor(channel: RTCDataChannel, options?: { maxPacketBytes?: number });
   /** Returns the number of packets sent. */
   send(frame: Uint8Array | ArrayBuffer): number;
+}
+
+/** Counters of an AicLiveSender. */
+export interface LiveSenderStats {
+  framesSent: number;
+  /** Frames dropped unsent because the channel was behind (the encoder rolled back). */
+  framesDropped: number;
+  packetsSent: number;
+  keyRequests: number;
+  reports: number;
+  estimateKbps: number;
+}
+
+/**
+ * Live video over an unreliable data channel, paced on `bufferedAmount`: a frame the channel
+ * had no room for is dropped and the encoder rolled back; feedback drives key frames and the
+ * bandwidth estimate.
+ */
+export class AicLiveSender {
+  constructor(
+    channel: RTCDataChannel,
+    encoder: AicEncoder,
+    options?: { maxKbps?: number; minKbps?: number; fps?: number; maxPacketBytes?: number },
+  );
+  /** Starts live video at the cap (call once, before the first frame). */
+  start(): Promise<void>;
+  /** Encodes and sends one frame, paced; resolves to its AIC bytes. */
+  push(frame: FrameSource, options?: { timestampUs?: number }): Promise<Uint8Array>;
+  readonly stats: LiveSenderStats;
+}
+
+/** The core's bandwidth estimate, driven by feedback messages (docs/format.md §10). */
+export class RateEstimate {
+  constructor(maxKbps: number, minKbps: number);
+  readonly kbps: number;
+  onFeedback(bytes: Uint8Array): { kind: 'keyFrameRequest' } | { kind: 'report'; kbps: number };
+  onOveruse(): number;
+  free(): void;
 }
 
 /** Reassembles packets from a data channel; calls `onFrame` with each complete frame. */

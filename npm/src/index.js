@@ -5,9 +5,11 @@ export {
   AicEncoder,
   AicDecoder,
   AicSender,
+  AicLiveSender,
   AicReceiver,
   Packetizer,
   Reassembler,
+  RateEstimate,
   formatVersion,
   modelInfo,
 } from './api.js';

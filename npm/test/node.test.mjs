@@ -5,7 +5,9 @@ import {
   AicEncoder,
   AicDecoder,
   AicReceiver,
+  AicLiveSender,
   Packetizer,
+  RateEstimate,
   Reassembler,
   formatVersion,
   modelInfo,
@@ -179,4 +181,84 @@ test('live video: setTargetBitrate gives key then delta frames that decode in or
   await enc.requestKeyFrame();
   await enc.encode(frames[0].original, { timestampUs: 700_000 });
   assert.equal(enc.lastStats.kind, 'key');
+});
+
+/** A shifted copy of the photo: frame `i` of a slow pan. */
+function pan(i) {
+  const { width, height } = photo;
+  const data = new Uint8ClampedArray(photo.data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(width - 1, x + i);
+      for (let c = 0; c < 4; c++) data[(y * width + x) * 4 + c] = photo.data[(y * width + sx) * 4 + c];
+    }
+  }
+  return { data, width, height };
+}
+
+test('dropLastFrame rolls the encoder back: the next frame decodes against what was sent', async () => {
+  const enc = await AicEncoder.create({ backend: 'cpu' });
+  await enc.setTargetBitrate(300, 10);
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  await dec.decode(await enc.encode(pan(0), { timestampUs: 0 }));
+  const unsent = await enc.encode(pan(1), { timestampUs: 100_000 });
+  assert.equal(await enc.dropLastFrame(), true);
+  assert.equal(await enc.dropLastFrame(), false, 'only the last frame can be undone');
+  const next = await enc.encode(pan(2), { timestampUs: 200_000 });
+  // Same sequence number as the dropped frame (little-endian u32 at byte 24), and it decodes.
+  const seq = (b) => new DataView(b.buffer, b.byteOffset).getUint32(24, true);
+  assert.equal(seq(next), seq(unsent));
+  assert.equal(enc.lastStats.kind, 'delta');
+  const out = await dec.decode(next);
+  assert.ok(psnr(pan(2), out) > 25, `PSNR ${psnr(pan(2), out)}`);
+});
+
+test('RateEstimate: feedback parsed by the core, estimate within the cap, bad bytes refused', () => {
+  const est = new RateEstimate(300, 50);
+  assert.equal(est.kbps, 300);
+  // A key-frame request (docs/format.md §10.1): "AF", version 1, kind 1, then 8 bytes.
+  const request = new Uint8Array([0x41, 0x46, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual({ ...est.onFeedback(request) }, { kind: 'keyFrameRequest' });
+  assert.ok(est.onOveruse() < 300);
+  assert.throws(() => est.onFeedback(new Uint8Array([1, 2, 3])), (e) => typeof e.code === 'string');
+  assert.throws(() => new RateEstimate(0, 50), (e) => e.code === 'parameter');
+});
+
+test('AicLiveSender paces on bufferedAmount and drops a frame the channel had no room for', async () => {
+  // A stand-in RTCDataChannel whose buffer the test controls (Node has no WebRTC).
+  class Channel extends EventTarget {
+    readyState = 'open';
+    bufferedAmount = 0;
+    bufferedAmountLowThreshold = 0;
+    binaryType = 'blob';
+    sent = [];
+    send(p) {
+      this.sent.push(p);
+    }
+  }
+  const ch = new Channel();
+  const enc = await AicEncoder.create({ backend: 'cpu' });
+  const sender = new AicLiveSender(ch, enc, { maxKbps: 300, fps: 10 });
+  await sender.start();
+  await sender.push(pan(0), { timestampUs: 0 });
+  assert.equal(ch.sent.length, 1, 'an empty channel takes the frame at once');
+  ch.bufferedAmount = 1 << 20; // the channel is behind
+  await sender.push(pan(1), { timestampUs: 100_000 });
+  assert.equal(ch.sent.length, 1, 'nothing more while the channel is full');
+  await sender.push(pan(2), { timestampUs: 200_000 });
+  assert.equal(sender.stats.framesDropped, 1, 'the unsent frame was dropped');
+  assert.ok(sender.stats.estimateKbps < 300, 'and the estimate stepped down');
+  ch.bufferedAmount = 0;
+  ch.dispatchEvent(new Event('bufferedamountlow'));
+  assert.equal(ch.sent.length, 2);
+  // What went out decodes in order: frame 0, then frame 2 coded against frame 0.
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const r = new Reassembler();
+  for (const p of ch.sent) r.push(p, 0);
+  const frames = [];
+  for (let f = r.pollFrame(); f !== undefined; f = r.pollFrame()) frames.push(f);
+  assert.equal(frames.length, 2);
+  await dec.decode(frames[0]);
+  const out = await dec.decode(frames[1]);
+  assert.ok(psnr(pan(2), out) > 25, `PSNR ${psnr(pan(2), out)}`);
 });

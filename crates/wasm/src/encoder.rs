@@ -29,6 +29,8 @@ struct Last {
 struct Codecs {
     image: Encoder,
     video: Option<VideoEncoder>,
+    /// The video encoder as it was before its last frame (for `dropLastFrame`).
+    before: Option<VideoEncoder>,
     model: Option<Arc<NeuralCodec>>,
 }
 
@@ -78,6 +80,7 @@ impl WasmEncoder {
         let codecs = Codecs {
             image: encoder,
             video: None,
+            before: None,
             model,
         };
         Ok(WasmEncoder {
@@ -116,6 +119,7 @@ impl WasmEncoder {
                 return Err(busy("encoder"));
             };
             let ts = timestamp_us.max(0.0) as u64;
+            let snapshot = enc.video.clone();
             let result = match enc.video.as_mut() {
                 Some(video) => video.encode_async(&frame, ts).await.map(|e| {
                     let l = Last {
@@ -138,6 +142,9 @@ impl WasmEncoder {
                     (e.bytes, l)
                 }),
             };
+            if result.is_ok() {
+                enc.before = snapshot;
+            }
             *inner.borrow_mut() = Some(enc);
             let (bytes, l) = result.map_err(js_error)?;
             *last.borrow_mut() = l;
@@ -185,6 +192,23 @@ impl WasmEncoder {
                 "parameter",
                 "a target bitrate needs the neural codec (this encoder is zlib only)",
             )),
+        }
+    }
+
+    /// Undoes the last live-video frame: the encoder goes back to the state before it, as if
+    /// it had never been encoded. Only for a frame none of whose bytes were sent (a paced
+    /// sender drops a frame the channel had no room for); the next frame is then coded
+    /// against what the receiver really holds. Returns whether there was a frame to undo.
+    #[wasm_bindgen(js_name = dropLastFrame)]
+    pub fn drop_last_frame(&self) -> Result<bool, JsValue> {
+        let mut inner = self.inner.borrow_mut();
+        let codecs = inner.as_mut().ok_or_else(|| busy("encoder"))?;
+        match codecs.before.take() {
+            Some(before) if codecs.video.is_some() => {
+                codecs.video = Some(before);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 

@@ -6,6 +6,7 @@
 //! - [`backend`]: picks WebGPU or the CPU (Flex) and loads the shipped model once per device.
 //! - [`encoder`] / [`decoder`]: frames (RGBA) to AIC bytes and back, asynchronously.
 //! - [`packets`]: the packetizer and reassembler for `RTCDataChannel` messages.
+//! - [`feedback`]: feedback messages from a receiver and the bandwidth estimate they drive.
 //! - [`error`]: core errors as JavaScript `Error`s with a stable `code`.
 //!
 //! Nothing here blocks: every read back from the GPU is awaited (`into_data_async`).
@@ -14,6 +15,7 @@ pub mod backend;
 pub mod decoder;
 pub mod encoder;
 pub mod error;
+pub mod feedback;
 pub mod packets;
 
 use wasm_bindgen::prelude::*;
