@@ -158,6 +158,13 @@ impl VideoEncoder {
         })
     }
 
+    /// Numbers the stream's frames from `seq` on (a stream that continues another's numbering;
+    /// sequence numbers wrap after `u32::MAX`, `docs/format.md` §8).
+    pub fn with_first_seq(mut self, seq: u32) -> Self {
+        self.next_seq = seq;
+        self
+    }
+
     /// Sets a new target (bitrate, ratio or step), in effect from the next frame.
     pub fn set_target(&mut self, target: RateTarget) -> Result<()> {
         self.rate.set_target(target)?;

@@ -97,11 +97,20 @@ pub struct Receiver {
     events: VecDeque<ReceiverEvent>,
     /// Smallest `arrival − capture` seen, µs (the clocks' offset plus the path's least delay).
     min_offset: Option<i64>,
+    /// Frames in a row stamped far from the baseline: negative in the future, positive in the
+    /// past (see [`Receiver::observe_offset`]).
+    jumps: i32,
     report: ReceiverReport,
     window_start_us: Option<u64>,
     highest: Option<u32>,
     window_delays: Vec<i64>,
 }
+
+/// A frame stamped this much further in the future than any before it is set aside by the
+/// delay baseline (µs).
+const CLOCK_JUMP_US: i64 = 2_000_000;
+/// Frames in a row set aside before the baseline restarts from them (a real clock jump).
+const REBASE_AFTER: u32 = 8;
 
 /// Most complete frames a receiver keeps waiting (bounded, whatever arrives).
 const MAX_PENDING: usize = 64;
@@ -119,6 +128,7 @@ impl Receiver {
             last_request_us: None,
             events: VecDeque::new(),
             min_offset: None,
+            jumps: 0,
             report: ReceiverReport::default(),
             window_start_us: None,
             highest: None,
@@ -154,8 +164,9 @@ impl Receiver {
                 self.highest = Some(h.seq);
             }
             let offset = now_us as i64 - h.timestamp_us as i64;
-            self.min_offset = Some(self.min_offset.map_or(offset, |m| m.min(offset)));
-            self.window_delays.push(offset);
+            if self.observe_offset(offset) {
+                self.window_delays.push(offset);
+            }
             let stale = self.last_decoded.is_some_and(|d| !newer(h.seq, d));
             if stale || self.pending.len() >= MAX_PENDING {
                 continue;
@@ -224,6 +235,39 @@ impl Receiver {
         }
     }
 
+    /// Folds a frame's `arrival − capture` into the baseline; says whether it is plausible.
+    /// One stamped more than [`CLOCK_JUMP_US`] further in the future than the baseline (a
+    /// clock jump, a crafted header) is set aside, and so is one that far behind it (a baseline
+    /// that came from such a frame); after [`REBASE_AFTER`] such frames in a row on the same
+    /// side, the baseline starts again from them.
+    fn observe_offset(&mut self, offset: i64) -> bool {
+        let Some(m) = self.min_offset else {
+            self.min_offset = Some(offset);
+            return true;
+        };
+        let side = if offset < m - CLOCK_JUMP_US {
+            -1
+        } else if offset > m + CLOCK_JUMP_US {
+            1
+        } else {
+            self.min_offset = Some(m.min(offset));
+            self.jumps = 0;
+            return true;
+        };
+        self.jumps = if self.jumps.signum() == side {
+            self.jumps + side
+        } else {
+            side
+        };
+        if self.jumps.unsigned_abs() >= REBASE_AFTER {
+            self.min_offset = Some(offset);
+            self.window_delays.clear();
+            self.jumps = 0;
+            return true;
+        }
+        false
+    }
+
     fn process(&mut self, now_us: u64) {
         loop {
             let Some(&first) = self.pending.keys().next() else {
@@ -274,6 +318,8 @@ impl Receiver {
                 self.last_decoded = Some(seq);
                 self.broken = false;
                 let offset = now_us as i64 - d.header.timestamp_us as i64;
+                // A frame stamped far in the future (a clock jump, a crafted header) counts as
+                // on time: it did not move the baseline, and shows.
                 let delay = (offset - self.min_offset.unwrap_or(offset)).max(0) as u64;
                 self.events.push_back(if delay > self.config.deadline_us {
                     ReceiverEvent::Drop {
