@@ -105,6 +105,7 @@ export class AicSender {
 
 /** Counters of an AicLiveSender. */
 export interface LiveSenderStats {
+  /** Frames encoded and queued, including those later dropped unsent (`framesDropped`). */
   framesSent: number;
   /** Frames dropped unsent because the channel was behind (the encoder rolled back). */
   framesDropped: number;

@@ -17,23 +17,23 @@
 // $AIC_ARTIFACTS/ingest-server.log (AIC_VERBOSE=1 echoes it and the page's console).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, FLAGS } from './chromium.mjs';
+import {
+  ARTIFACTS,
+  ROOT,
+  VERBOSE,
+  checkPrerequisites,
+  installKit as installSharedKit,
+  launchBrowser,
+  sessionStats,
+  startServer,
+  stopServer,
+} from './aic-serve.mjs';
 import { serve } from './server.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLIP = join(ROOT, 'tests/fixtures/generated/clips/talking-320x240.y4m');
-const DIST = join(ROOT, 'npm/dist'); // served from the repository root, as harness.html loads it
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/aic/target');
-const AIC = process.env.AIC_BIN ?? join(TARGET, 'debug/aic');
-const ARTIFACTS = process.env.AIC_ARTIFACTS ?? join(homedir(), '.cache/aic/artifacts');
 const RECORD_DIR = mkdtempSync(join(tmpdir(), 'aic-ingest-'));
-const VERBOSE = Boolean(process.env.AIC_VERBOSE);
 
 const TARGET_KBPS = 300;
 const FPS = 10; // the rate the page encodes at (at most; a slower encoder sets the pace)
@@ -65,103 +65,15 @@ const pageErrors = [];
 /** The last `n` characters of the server's log, for failure messages. */
 const logTail = (n = 4000) => (server ? server.log().slice(-n) : '(server not started)');
 
-/**
- * Starts `aic serve` on loopback ports chosen by the system; resolves once it prints its
- * addresses (after loading the model).
- */
-function startServer() {
-  const args = [
-    'serve',
-    ...['--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--udp', '127.0.0.1:0'],
-    ...['--record-dir', RECORD_DIR],
-  ];
-  const proc = spawn(AIC, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const append = (what) => (chunk) => {
-    const text = chunk.toString();
-    log += text;
-    if (VERBOSE) for (const line of text.split('\n').filter(Boolean)) console.log(`[aic serve ${what}] ${line}`);
-  };
-  proc.stderr.on('data', append('stderr'));
-  let stdout = '';
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      fail(new Error(`aic serve printed no address line within 180 s; log:\n${log.slice(-4000)}`));
-    }, 180_000);
-    proc.on('error', (e) => {
-      clearTimeout(timer);
-      fail(new Error(`cannot start ${AIC}: ${e.message}`));
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`aic serve exited (${signal ?? code}) before it was ready; log:\n${log.slice(-4000)}`));
-    });
-    proc.stdout.on('data', (chunk) => {
-      append('stdout')(chunk);
-      stdout += chunk.toString();
-      const m = stdout.match(
-        /^aic serve: (http:\/\/\S+) grpc:\/\/\S+ admin (http:\/\/\S+) webrtc udp (\S+) \((\d+) workers?, backend (\S+)\)$/m,
-      );
-      if (m) {
-        clearTimeout(timer);
-        ok({ proc, http: m[1], admin: m[2], udp: m[3], workers: Number(m[4]), backend: m[5], line: m[0], log: () => log });
-      }
-    });
-  });
-}
-
-/** SIGTERM (the server drains), then SIGKILL if it is still running after 10 s. */
-async function stopServer() {
-  const { proc } = server;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((ok) => proc.once('exit', (code, signal) => ok(signal ?? code)));
-  const t0 = Date.now();
-  proc.kill('SIGTERM');
-  let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    proc.kill('SIGKILL');
-  }, 10_000);
-  const how = await exited;
-  clearTimeout(timer);
-  const what = killed ? 'did not stop within 10 s of SIGTERM: killed' : `stopped (${how})`;
-  console.log(`ingest: aic serve ${what} ${((Date.now() - t0) / 1000).toFixed(1)} s after SIGTERM`);
-}
-
 const killOnExit = () => server?.proc.kill('SIGKILL');
 
 before(async () => {
-  assert.ok(existsSync(AIC), `the native binary ${AIC} is missing: build it: cargo build -p aic-native`);
-  try {
-    execFileSync(AIC, ['serve', '--help'], { stdio: 'ignore' });
-  } catch {
-    assert.fail(`${AIC} has no working \`serve\` subcommand (an old build?): build it: cargo build -p aic-native`);
-  }
-  assert.ok(
-    existsSync(CLIP),
-    `the fake-camera clip ${CLIP} is missing: make it with \`bash scripts/fetch-clips.sh --tests-only\``,
-  );
-  assert.ok(
-    existsSync(join(DIST, 'index.js')) && existsSync(join(DIST, 'wasm/aic_wasm_bg.wasm')),
-    `${DIST} is missing: build the package first (cd npm && npm run build)`,
-  );
+  checkPrerequisites();
   process.once('exit', killOnExit);
-  server = await startServer();
+  server = await startServer({ recordDir: RECORD_DIR });
   console.log(`ingest: ${server.line}`);
   pages = await serve(ROOT);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      ...FLAGS,
-      `--use-file-for-fake-video-capture=${CLIP}`,
-      // The server's only candidate is 127.0.0.1; the browser's must be plain addresses, not
-      // mDNS names the server cannot resolve.
-      '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage();
   page.on('console', (m) => {
     // The 404 of a closed session (asked for on purpose) is logged by Chromium as an error.
@@ -184,7 +96,7 @@ after(async () => {
   await browser?.close();
   await pages?.close();
   if (server) {
-    await stopServer();
+    await stopServer(server, 'ingest');
     process.removeListener('exit', killOnExit);
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(join(ARTIFACTS, 'ingest-server.log'), server.log());
@@ -192,39 +104,14 @@ after(async () => {
   rmSync(RECORD_DIR, { recursive: true, force: true });
 });
 
-/** GET a session's stats: { status, body }. */
-async function sessionStats(url) {
-  const res = await fetch(url);
-  return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() };
-}
-
 /**
- * In the page: functions shared by the steps below (installed once on window.ingestKit).
- * - `whip(http, pc)`: offer → POST /v1/whip → answer; { status, location, contentType, answer, error }.
- * - `diag(pc)`: the peer connection's states and getStats' candidates and pairs (what
- *   chrome://webrtc-internals shows), for failure messages.
+ * In the page: the shared kit (window.ingestKit: `whip`, `diag`, see aic-serve.mjs) and
+ * `stream`, which the steps below use.
  */
 async function installKit() {
+  await installSharedKit(page);
   await page.evaluate(() => {
-    window.ingestKit = {
-      async whip(http, pc) {
-        await pc.setLocalDescription(await pc.createOffer());
-        const res = await fetch(`${http}/v1/whip`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/sdp' },
-          body: pc.localDescription.sdp,
-        });
-        const text = await res.text();
-        const out = {
-          status: res.status,
-          location: res.headers.get('location'),
-          contentType: res.headers.get('content-type'),
-          answer: res.status === 201 ? text : null,
-          error: res.status === 201 ? null : text,
-        };
-        if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: text });
-        return out;
-      },
+    Object.assign(window.ingestKit, {
       /**
        * Streams the camera for `flowMs` at most `fps` frames a second: each frame's RGBA is kept
        * by its sequence number (the last `keep`), encoded and sent in packets of at most
@@ -297,52 +184,7 @@ async function installKit() {
         out.ms = performance.now() - t0;
         return out;
       },
-      async diag(pc) {
-        const out = {
-          connectionState: pc.connectionState,
-          iceConnectionState: pc.iceConnectionState,
-          iceGatheringState: pc.iceGatheringState,
-          signalingState: pc.signalingState,
-          transport: null,
-          pairs: [],
-          candidates: [],
-        };
-        (await pc.getStats()).forEach((s) => {
-          if (s.type === 'transport') {
-            out.transport = {
-              iceState: s.iceState,
-              dtlsState: s.dtlsState,
-              iceRole: s.iceRole,
-              selectedCandidatePairId: s.selectedCandidatePairId,
-            };
-          } else if (s.type === 'candidate-pair') {
-            out.pairs.push({
-              id: s.id,
-              state: s.state,
-              nominated: s.nominated,
-              local: s.localCandidateId,
-              remote: s.remoteCandidateId,
-              requestsSent: s.requestsSent,
-              responsesReceived: s.responsesReceived,
-              requestsReceived: s.requestsReceived,
-              responsesSent: s.responsesSent,
-              bytesSent: s.bytesSent,
-              bytesReceived: s.bytesReceived,
-            });
-          } else if (s.type === 'local-candidate' || s.type === 'remote-candidate') {
-            out.candidates.push({
-              id: s.id,
-              side: s.type,
-              address: s.address,
-              port: s.port,
-              protocol: s.protocol,
-              candidateType: s.candidateType,
-            });
-          }
-        });
-        return out;
-      },
-    };
+    });
   });
 }
 

@@ -29,8 +29,9 @@ struct Last {
 struct Codecs {
     image: Encoder,
     video: Option<VideoEncoder>,
-    /// The video encoder as it was before its last frame (for `dropLastFrame`).
-    before: Option<VideoEncoder>,
+    /// The video encoder as it was before its last frame, and that frame's capture time (for
+    /// `dropLastFrame`).
+    before: Option<(VideoEncoder, u64)>,
     model: Option<Arc<NeuralCodec>>,
 }
 
@@ -143,7 +144,7 @@ impl WasmEncoder {
                 }),
             };
             if result.is_ok() {
-                enc.before = snapshot;
+                enc.before = snapshot.map(|v| (v, ts));
             }
             *inner.borrow_mut() = Some(enc);
             let (bytes, l) = result.map_err(js_error)?;
@@ -204,7 +205,10 @@ impl WasmEncoder {
         let mut inner = self.inner.borrow_mut();
         let codecs = inner.as_mut().ok_or_else(|| busy("encoder"))?;
         match codecs.before.take() {
-            Some(before) if codecs.video.is_some() => {
+            Some((mut before, captured_us)) if codecs.video.is_some() => {
+                // The dropped frame's interval is forfeited: the channel was behind, so the
+                // next frame must not be sized to cover it.
+                before.forfeit_interval(captured_us);
                 codecs.video = Some(before);
                 Ok(true)
             }

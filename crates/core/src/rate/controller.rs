@@ -228,6 +228,15 @@ impl RateController {
         })
     }
 
+    /// A frame captured at `captured_us` was dropped unsent and the controller rolled back to
+    /// before it (the sender's pacing): its interval is forfeited, not left to the next frame —
+    /// the channel was behind, so the next frame must not grow.
+    pub fn forfeit(&mut self, captured_us: u64) {
+        if self.last_us.is_none_or(|last| captured_us > last) {
+            self.last_us = Some(captured_us);
+        }
+    }
+
     /// Records what a sent frame (coded at `step`, captured at `now_us`) cost, in bits.
     pub fn on_frame_sent(&mut self, bits: u64, step: u8, raw_bytes: usize, now_us: u64) {
         self.last_step = Some(step);
@@ -251,6 +260,31 @@ mod tests {
     /// A frame whose size doubles every 8 steps, scaled by `content`.
     fn size(step: u8, content: f64) -> u64 {
         (content * 2f64.powf(f64::from(step) / 8.0)) as u64
+    }
+
+    #[test]
+    fn a_forfeited_interval_does_not_grow_the_next_frame() {
+        let target = RateTarget::Bitrate {
+            kbps: 300.0,
+            fps: 10.0,
+        };
+        let mut rc = RateController::new(target, 48).unwrap();
+        let d = rc
+            .choose_step(false, 1000, 0, |s| Ok(size(s, 400.0)))
+            .unwrap();
+        rc.on_frame_sent(d.estimated_bits, d.step, 1000, 0);
+        // The frame at 100 ms is dropped unsent: roll back, forfeit its interval.
+        let mut rolled = rc.clone();
+        rolled.forfeit(100_000);
+        let without = rolled
+            .choose_step(false, 1000, 200_000, |s| Ok(size(s, 400.0)))
+            .unwrap();
+        // Without the forfeit, the frame at 200 ms would cover both intervals.
+        let with = rc
+            .choose_step(false, 1000, 200_000, |s| Ok(size(s, 400.0)))
+            .unwrap();
+        let (a, b) = (without.budget_bits.unwrap(), with.budget_bits.unwrap());
+        assert!(a < 0.6 * b, "forfeited {a:.0} bits vs {b:.0}");
     }
 
     #[test]

@@ -201,6 +201,13 @@ impl VideoEncoder {
         self.config.refinement = refinement;
     }
 
+    /// After a rollback to the state before a frame captured at `captured_us` (dropped unsent):
+    /// the rate controller forfeits that frame's interval, so the next frame is not sized to
+    /// cover it ([`RateController::forfeit`]).
+    pub fn forfeit_interval(&mut self, captured_us: u64) {
+        self.rate.forfeit(captured_us);
+    }
+
     /// Makes the next frame a key frame (a receiver asked for one, or lost its reference).
     pub fn request_key_frame(&mut self) {
         self.key_requested = true;

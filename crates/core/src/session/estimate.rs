@@ -14,12 +14,21 @@ const OVERUSE_DECREASE: f64 = 0.85;
 /// Queueing delay, ms, above which the estimate drops to what arrived.
 const QUEUE_LIMIT_MS: u16 = 80;
 
+/// Frames a loss fraction is judged over: reports come every 200 ms, which at 10 fps is two
+/// frames — one lost frame would read as 50 % loss. Reports accumulate until this many frames
+/// (or [`LOSS_WINDOW_MS`]) before the loss rule acts.
+const LOSS_WINDOW_FRAMES: u32 = 20;
+/// See [`LOSS_WINDOW_FRAMES`], ms.
+const LOSS_WINDOW_MS: u32 = 1000;
+
 /// What the path is believed to carry, in kbps, within `[min, max]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BandwidthEstimate {
     kbps: f64,
     min: f64,
     max: f64,
+    /// Frames received and lost, and ms, in the loss window so far.
+    window: (u32, u32, u32),
 }
 
 impl BandwidthEstimate {
@@ -29,6 +38,7 @@ impl BandwidthEstimate {
             kbps: start.clamp(min, max),
             min,
             max,
+            window: (0, 0, 0),
         }
     }
 
@@ -51,26 +61,40 @@ impl BandwidthEstimate {
         self.kbps
     }
 
-    /// Folds in one report; returns the new estimate.
+    /// Folds in one report; returns the new estimate. The queueing-delay guard acts on every
+    /// report; the loss rule (decrease, or growth on a clean path) once the loss window is full.
     pub fn on_report(&mut self, r: &ReceiverReport) -> f64 {
-        let total = u32::from(r.frames_received) + u32::from(r.frames_lost);
-        let loss = if total == 0 {
-            0.0
-        } else {
-            f64::from(r.frames_lost) / f64::from(total)
-        };
         let received_kbps = if r.interval_ms == 0 {
             0.0
         } else {
             f64::from(r.bytes_received) * 8.0 / f64::from(r.interval_ms)
         };
-        if loss > HIGH_LOSS {
-            self.kbps *= 1.0 - 0.5 * loss;
-        } else if r.queue_delay_ms > QUEUE_LIMIT_MS && received_kbps > 0.0 {
+        if r.queue_delay_ms > QUEUE_LIMIT_MS && received_kbps > 0.0 {
             // Packets queue on the path: send no more than what arrives, less a margin.
             self.kbps = self.kbps.min(0.85 * received_kbps);
-        } else if loss < LOW_LOSS {
-            self.kbps *= GROWTH;
+            self.window = (0, 0, 0);
+        } else {
+            let w = &mut self.window;
+            w.0 = w.0.saturating_add(u32::from(r.frames_received));
+            w.1 = w.1.saturating_add(u32::from(r.frames_lost));
+            w.2 = w.2.saturating_add(u32::from(r.interval_ms));
+            if w.0 + w.1 >= LOSS_WINDOW_FRAMES || w.2 >= LOSS_WINDOW_MS {
+                let total = w.0 + w.1;
+                let loss = if total == 0 {
+                    0.0
+                } else {
+                    f64::from(w.1) / f64::from(total)
+                };
+                if loss > HIGH_LOSS {
+                    self.kbps *= 1.0 - 0.5 * loss;
+                } else if loss < LOW_LOSS {
+                    // One growth step per 200 ms of clean window (a step per report, as GCC).
+                    for _ in 0..(w.2 / 200).clamp(1, 10) {
+                        self.kbps *= GROWTH;
+                    }
+                }
+                self.window = (0, 0, 0);
+            }
         }
         self.kbps = self.kbps.clamp(self.min, self.max);
         self.kbps
@@ -95,7 +119,15 @@ mod tests {
     #[test]
     fn falls_on_loss_and_queueing_grows_when_clean_within_the_cap() {
         let mut e = BandwidthEstimate::new(500.0, 50.0, 600.0);
-        assert!(e.on_report(&report(8, 2, 500.0, 0)) <= 450.0);
+        // One lost frame of two in a report is not yet a verdict: the window is 20 frames.
+        assert_eq!(e.on_report(&report(1, 1, 500.0, 0)), 500.0);
+        // 8 received and 2 lost more make 9 of 12... then a full window: 4 of 22 lost (18 %).
+        e.on_report(&report(8, 2, 500.0, 0));
+        assert!(
+            e.on_report(&report(9, 1, 500.0, 0)) <= 460.0,
+            "{}",
+            e.kbps()
+        );
         assert!((e.on_report(&report(10, 0, 200.0, 150)) - 170.0).abs() < 1e-6);
         for _ in 0..100 {
             e.on_report(&report(10, 0, 0.0, 0));

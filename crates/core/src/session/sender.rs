@@ -94,6 +94,8 @@ struct Queued {
     started: bool,
     /// The encoder as it was before this frame (what the receiver holds if it is dropped).
     before: Box<VideoEncoder>,
+    /// Its capture time, µs.
+    captured_us: u64,
 }
 
 /// The sender (sans-I/O).
@@ -175,6 +177,7 @@ impl Sender {
                 .next()
                 .expect("split at an index that exists");
             self.encoder = *first.before;
+            self.encoder.forfeit_interval(first.captured_us);
             // The snapshot predates any latency switch made since: keep the current mode.
             self.encoder.set_refinement(self.mode_refinement());
             let kbps = self.estimate.on_overuse();
@@ -211,6 +214,7 @@ impl Sender {
             packets,
             started: false,
             before,
+            captured_us: now_us,
         });
         Ok((e.bytes, e.stats))
     }
