@@ -28,6 +28,20 @@ fn model() -> Arc<NeuralCodec> {
     Backend::Flex.load_model().unwrap()
 }
 
+/// A sender capped at 300 kbps at `fps`, with an optional latency budget (µs).
+fn sender_300(neural: Arc<NeuralCodec>, fps: f64, latency_budget_us: Option<u64>) -> Sender {
+    Sender::new(
+        neural,
+        SenderConfig {
+            max_kbps: 300.0,
+            fps,
+            latency_budget_us,
+            ..SenderConfig::default()
+        },
+    )
+    .unwrap()
+}
+
 #[test]
 fn loss_reordering_and_duplicates_never_show_a_corrupt_frame() {
     let (frames, fps) = clip();
@@ -88,15 +102,7 @@ fn loss_reordering_and_duplicates_never_show_a_corrupt_frame() {
 #[test]
 fn bad_feedback_and_a_request_storm_are_contained() {
     let (frames, fps) = clip();
-    let mut sender = Sender::new(
-        model(),
-        SenderConfig {
-            max_kbps: 300.0,
-            fps,
-            ..SenderConfig::default()
-        },
-    )
-    .unwrap();
+    let mut sender = sender_300(model(), fps, None);
     for bad in [
         &b""[..],
         b"AF",
@@ -127,15 +133,7 @@ fn bad_feedback_and_a_request_storm_are_contained() {
 fn a_frame_dropped_unsent_rolls_the_encoder_back() {
     let (frames, fps) = clip();
     let neural = model();
-    let mut sender = Sender::new(
-        Arc::clone(&neural),
-        SenderConfig {
-            max_kbps: 300.0,
-            fps,
-            ..SenderConfig::default()
-        },
-    )
-    .unwrap();
+    let mut sender = sender_300(Arc::clone(&neural), fps, None);
     let mut receiver = aic_core::codec::Decoder::with_neural(Arc::clone(&neural));
     let mut sent = Vec::new();
     for (i, f) in frames.iter().take(12).enumerate() {
@@ -223,16 +221,7 @@ fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back(
     use aic_core::session::{LatencyMode, STEP_UP_FRAMES};
     let (clip_frames, fps) = clip();
     let neural = model();
-    let mut sender = Sender::new(
-        Arc::clone(&neural),
-        SenderConfig {
-            max_kbps: 300.0,
-            fps,
-            latency_budget_us: Some(20_000),
-            ..SenderConfig::default()
-        },
-    )
-    .unwrap();
+    let mut sender = sender_300(Arc::clone(&neural), fps, Some(20_000));
     let mut receiver = aic_core::codec::Decoder::with_neural(Arc::clone(&neural));
     let n = 10 + STEP_UP_FRAMES as usize + 10;
     let mut refined = Vec::new();

@@ -20,7 +20,8 @@ pub fn routes(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-async fn metrics(State(service): State<Arc<Service>>) -> Response {
+/// `GET /metrics`: the Prometheus text exposition (served on the admin and HTTP listeners).
+pub async fn metrics(State(service): State<Arc<Service>>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -85,10 +85,7 @@ impl GrpcCodec {
                     Ok(pb::PixelFormat::I420) => PixelFormat::I420,
                     Err(_) => return Err(bad(format!("unknown pixel format {}", f.format))),
                 };
-                self.service
-                    .limits()
-                    .check_dimensions(f.width, f.height)
-                    .map_err(|m| ServeError::new(Kind::TooLarge, "limits_exceeded", m))?;
+                self.service.limits().check_dimensions(f.width, f.height)?;
                 Ok(CompressInput::Frame(Frame::new(
                     f.width, f.height, format, f.data,
                 )?))

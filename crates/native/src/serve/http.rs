@@ -56,7 +56,7 @@ pub fn routes(service: Arc<Service>) -> Router {
         .route("/v1/compress", post(compress))
         .route("/v1/decompress", post(decompress))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(super::admin::metrics))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(service)
 }
@@ -80,14 +80,6 @@ async fn healthz(State(service): State<Arc<Service>>) -> Response {
     } else {
         "ok\n".into_response()
     }
-}
-
-async fn metrics(State(service): State<Arc<Service>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        service.metrics().render(),
-    )
-        .into_response()
 }
 
 fn parse_format(s: Option<&str>) -> Result<PixelFormat> {
@@ -172,10 +164,7 @@ async fn compress(
                 "a raw body needs ?width=&height= (and format=rgb8|rgba8|i420)",
             )));
         };
-        service
-            .limits()
-            .check_dimensions(w, h)
-            .map_err(|m| count(ServeError::new(Kind::TooLarge, "limits_exceeded", m)))?;
+        service.limits().check_dimensions(w, h).map_err(count)?;
         let format = parse_format(q.format.as_deref()).map_err(count)?;
         CompressInput::Frame(Frame::new(w, h, format, body.to_vec()).map_err(|e| count(e.into()))?)
     } else {

@@ -5,13 +5,15 @@
 
 use serde::Deserialize;
 
+use super::error::{Kind, ServeError};
+
 /// Bounds on what one `aic serve` process accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest request body (HTTP) or message (gRPC), bytes: `413` / `RESOURCE_EXHAUSTED`.
     pub max_body_bytes: usize,
-    /// Largest frame width, pixels: `422` / `INVALID_ARGUMENT` (`limits_exceeded`).
+    /// Largest frame width, pixels: `413` / `RESOURCE_EXHAUSTED` (`limits_exceeded`).
     pub max_width: u32,
     /// Largest frame height, pixels.
     pub max_height: u32,
@@ -65,12 +67,17 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Checks a frame's dimensions against `max_width` × `max_height`.
-    pub fn check_dimensions(&self, width: u32, height: u32) -> Result<(), String> {
+    /// Checks a frame's dimensions against `max_width` × `max_height`: beyond them a
+    /// `limits_exceeded` error.
+    pub fn check_dimensions(&self, width: u32, height: u32) -> Result<(), ServeError> {
         if width > self.max_width || height > self.max_height {
-            return Err(format!(
-                "{width}×{height} exceeds this server's limit of {}×{}",
-                self.max_width, self.max_height
+            return Err(ServeError::new(
+                Kind::TooLarge,
+                "limits_exceeded",
+                format!(
+                    "{width}×{height} exceeds this server's limit of {}×{}",
+                    self.max_width, self.max_height
+                ),
             ));
         }
         Ok(())

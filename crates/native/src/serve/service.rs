@@ -340,8 +340,7 @@ impl Service {
             CompressInput::Image(bytes) => decode_image(&bytes, &self.limits)?,
         };
         self.limits
-            .check_dimensions(frame.width(), frame.height())
-            .map_err(|m| ServeError::new(Kind::TooLarge, "limits_exceeded", m))?;
+            .check_dimensions(frame.width(), frame.height())?;
         let timer = Stopwatch::start();
         let (bytes, header, fallback_reason) = match (o.target_kbps, o.codec) {
             (Some(kbps), CodecChoice::Auto | CodecChoice::Neural) => {
@@ -386,9 +385,7 @@ impl Service {
 
     fn decompress_now(&self, bytes: &[u8]) -> Result<Decompressed> {
         let header = FrameHeader::parse(bytes)?;
-        self.limits
-            .check_dimensions(header.width, header.height)
-            .map_err(|m| ServeError::new(Kind::TooLarge, "limits_exceeded", m))?;
+        self.limits.check_dimensions(header.width, header.height)?;
         if !matches!(header.kind, aic_core::wire::FrameKind::Key) {
             return Err(ServeError::new(
                 Kind::Unprocessable,

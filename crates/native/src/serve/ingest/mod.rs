@@ -196,7 +196,7 @@ impl Ingest {
                 DecodeWorker::spawn(Arc::clone(&self.service), &id, Some(max_wait), move |out| {
                     match out {
                         WorkerOutput::Event(e) => {
-                            if let ReceiverEventKind::Shown = kind_of(&e) {
+                            if matches!(e, aic_core::session::ReceiverEvent::Show { .. }) {
                                 service
                                     .metrics()
                                     .frames
@@ -291,18 +291,6 @@ impl Ingest {
     }
 }
 
-enum ReceiverEventKind {
-    Shown,
-    Other,
-}
-
-fn kind_of(e: &aic_core::session::ReceiverEvent) -> ReceiverEventKind {
-    match e {
-        aic_core::session::ReceiverEvent::Show { .. } => ReceiverEventKind::Shown,
-        _ => ReceiverEventKind::Other,
-    }
-}
-
 /// A per-process, hard-to-guess part of session ids (the clock's nanoseconds and a counter,
 /// mixed): ids are names, not secrets.
 fn session_nonce(n: u64) -> u32 {
@@ -311,6 +299,18 @@ fn session_nonce(n: u64) -> u32 {
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
     x as u32
+}
+
+/// A session route's target: a `307` to the node that owns `id`, or this node's session.
+fn lookup(
+    ingest: &Ingest,
+    id: &str,
+    uri: &Uri,
+) -> Result<Result<Arc<SessionShared>, Response>, ServeError> {
+    if let Some(r) = ingest.redirect(id, uri) {
+        return Ok(Err(r));
+    }
+    ingest.get(id).map(Ok).ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: &str) -> ServeError {
@@ -416,11 +416,10 @@ async fn stats(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ServeError> {
-    if let Some(r) = ingest.redirect(&id, &uri) {
-        return Ok(r);
+    match lookup(&ingest, &id, &uri)? {
+        Ok(s) => Ok(axum::Json(s.stats()).into_response()),
+        Err(redirect) => Ok(redirect),
     }
-    let s = ingest.get(&id).ok_or_else(|| not_found(&id))?;
-    Ok(axum::Json(s.stats()).into_response())
 }
 
 async fn delete(
@@ -440,10 +439,10 @@ async fn frame_png(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ServeError> {
-    if let Some(r) = ingest.redirect(&id, &uri) {
-        return Ok(r);
-    }
-    let s = ingest.get(&id).ok_or_else(|| not_found(&id))?;
+    let s = match lookup(&ingest, &id, &uri)? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
     let (frame, seq) = s.latest().ok_or_else(|| {
         ServeError::new(
             Kind::NotFound,
