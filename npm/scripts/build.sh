@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Builds the npm package into npm/dist from crates/wasm: the wasm32 module (release), its
-# wasm-bindgen glue (wasm-bindgen-cli at exactly the version in Cargo.lock, installed if
-# missing), wasm-opt from the npm package `binaryen`, then the hand-written API (src/).
+# Builds the npm package into npm/dist from crates/wasm: two wasm32 modules in the `wasm`
+# profile (Cargo.toml) — the CPU module (feature `cpu`: Burn's Flex, SIMD128) and the WebGPU
+# module (feature `webgpu`) —, their wasm-bindgen glue (wasm-bindgen-cli at exactly the
+# version in Cargo.lock, installed if missing), wasm-opt from the npm package `binaryen`, the
+# weights file (float16, outside both modules), then the hand-written API (src/).
+#   AIC_MODULES="cpu"    build only the CPU module (the WebGPU one is then missing from dist)
+#   AIC_WASM_OPT=-O2     another wasm-opt level (default -Oz); AIC_NO_WASM_OPT=1 skips it
+#   AIC_WASM_PROFILE=release  another cargo profile (to measure the size steps)
 set -euo pipefail
 trap 'echo "npm/scripts/build.sh: failed at line $LINENO (exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 ROOT="$(cd .. && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aic/target}"
+PROFILE="${AIC_WASM_PROFILE:-wasm}"
+MODULES="${AIC_MODULES:-cpu webgpu}"
+WASM_OPT_LEVEL="${AIC_WASM_OPT:--Oz}"
 
 version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
@@ -14,36 +22,47 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $version"; then
   # Not --locked: the CLI's own lock file pins a crate the registry no longer serves.
   cargo install wasm-bindgen-cli --version "=$version"
 fi
-
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
-# Our crates are rebuilt each time (see scripts/test.sh: artifacts of another clone sharing the
-# target dir could pass as fresh); dependencies stay cached.
-cargo clean --quiet --release --target wasm32-unknown-unknown -p aic-core -p aic-wasm --manifest-path "$ROOT/Cargo.toml"
-cargo build --locked --release -p aic-wasm --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml"
+# wasm-opt comes from the npm package `binaryen` (a devDependency pinned in package-lock.json):
+# Debian's binaryen (108) mistypes the externref table that wasm-bindgen makes, so no system
+# wasm-opt is used.
+if [ "${AIC_NO_WASM_OPT:-0}" != 1 ]; then
+  [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund --loglevel=error
+  echo "wasm-opt: $(node_modules/.bin/wasm-opt --version), $WASM_OPT_LEVEL"
+fi
 
 rm -rf dist
 mkdir -p dist/wasm
-wasm-bindgen --target web --remove-name-section --remove-producers-section \
-  --out-dir dist/wasm --out-name aic_wasm \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/aic_wasm.wasm"
+gz() { gzip -9 -c "$1" | wc -c; }
 
-wasm=dist/wasm/aic_wasm_bg.wasm
-# wasm-opt comes from the npm package `binaryen` (a devDependency pinned in package-lock.json):
-# Debian's binaryen (108) mistypes the externref table that wasm-bindgen makes, so no system
-# wasm-opt is used. AIC_NO_WASM_OPT=1 skips it (the module then stays as wasm-bindgen made it).
-if [ "${AIC_NO_WASM_OPT:-0}" = 1 ]; then
-  echo "wasm-opt: skipped (AIC_NO_WASM_OPT=1); module left as wasm-bindgen made it"
-else
-  [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund --loglevel=error
-  opt=node_modules/.bin/wasm-opt
-  echo "wasm-opt: $("$opt" --version)"
-  "$opt" -O2 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$wasm" -o "$wasm.opt"
-  mv "$wasm.opt" "$wasm"
-fi
+for module in $MODULES; do
+  start=$(date +%s)
+  # Our crates are rebuilt each time (see scripts/test.sh: artifacts of another clone sharing
+  # the target dir could pass as fresh); dependencies stay cached.
+  cargo clean --quiet --profile "$PROFILE" --target wasm32-unknown-unknown -p aic-core -p aic-wasm \
+    --manifest-path "$ROOT/Cargo.toml"
+  cargo build --locked --profile "$PROFILE" -p aic-wasm --no-default-features --features "$module" \
+    --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml"
+  dir="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$PROFILE"
+  [ "$PROFILE" = dev ] && dir="$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug"
+  wasm-bindgen --target web --remove-name-section --remove-producers-section \
+    --out-dir dist/wasm --out-name "aic_$module" "$dir/aic_wasm.wasm"
+  wasm="dist/wasm/aic_${module}_bg.wasm"
+  before=$(stat -c %s "$wasm")
+  if [ "${AIC_NO_WASM_OPT:-0}" != 1 ]; then
+    node_modules/.bin/wasm-opt "$WASM_OPT_LEVEL" --enable-simd --enable-bulk-memory \
+      --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+      --enable-reference-types --enable-multivalue "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+  fi
+  echo "module $module ($PROFILE, $(($(date +%s) - start)) s): $((before / 1024)) KiB from wasm-bindgen," \
+    "$(($(stat -c %s "$wasm") / 1024)) KiB after wasm-opt, gzipped $(($(gz "$wasm") / 1024)) KiB"
+done
 
+cp "$ROOT/crates/core/weights/aic-fp1h.safetensors" dist/wasm/
 cp src/*.js src/*.d.ts dist/
-raw=$(stat -c %s "$wasm")
-gz=$(gzip -9 -c "$wasm" | wc -c)
-echo "built npm/dist: $wasm $((raw / 1024)) KiB, gzipped $((gz / 1024)) KiB"
+if [ -f dist/wasm/aic_cpu_bg.wasm ]; then
+  first=$(($(gz dist/wasm/aic_cpu_bg.wasm) + $(gz dist/wasm/aic-fp1h.safetensors) + $(gz dist/wasm/aic_cpu.js) \
+    + $(cat dist/*.js | gzip -9 | wc -c)))
+  echo "built npm/dist: to the first frame on the CPU path (CPU module + weights + JS, gzipped): $((first / 1024)) KiB"
+fi

@@ -1,7 +1,16 @@
-// The public API over the wasm module (crates/wasm): AicEncoder, AicDecoder, packets.
+// The public API over the wasm modules (crates/wasm): AicEncoder, AicDecoder, packets.
 // Shared by the browser entry (index.js) and the Node entry (node.js), which differ only in
-// how the .wasm file is fetched.
-import init, {
+// how the files are fetched.
+//
+// Two modules and one weights file (docs/browser.md):
+// - the CPU module (Burn's Flex, SIMD128), which every page loads with `initAic()`; it also
+//   holds the packetizer, reassembler and rate estimate;
+// - the WebGPU module, fetched only when an encoder or decoder runs on WebGPU: `backend:
+//   'webgpu'`, or `'auto'` where `navigator.gpu.requestAdapter()` gives a hardware adapter
+//   (a fallback one, such as SwiftShader, is slower than the CPU module);
+// - the weights (`aic-fp1h.safetensors`, float16), fetched once in parallel with the CPU
+//   module and handed to each module; the browser's HTTP cache keeps them.
+import initCpu, {
   WasmEncoder,
   WasmDecoder,
   Packetizer,
@@ -9,27 +18,62 @@ import init, {
   RateEstimate,
   formatVersion,
   modelInfo,
-} from './wasm/aic_wasm.js';
+  setWeights,
+} from './wasm/aic_cpu.js';
 import { toRgba, toBytes, codedError } from './frames.js';
+
+/** The weights file, beside the modules. */
+export const WEIGHTS_FILE = 'aic-fp1h.safetensors';
 
 let ready = null;
 let loaded = false;
-let defaultSource = async () => undefined;
+let weights = null;
+let gpuSource;
+let gpuModule = null;
+let adapterCheck = null;
+const defaults = {
+  cpu: async () => undefined,
+  webgpu: async () => undefined,
+  weights: async () => new URL(`./wasm/${WEIGHTS_FILE}`, import.meta.url),
+};
 
-/** @internal The entry point says where the .wasm file is by default. */
-export function setDefaultWasmSource(source) {
-  defaultSource = source;
+/** @internal The entry point says where the files are by default. */
+export function setDefaultSources(sources) {
+  Object.assign(defaults, sources);
+}
+
+function isOptions(x) {
+  return x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype && !('module_or_path' in x);
+}
+
+/** Bytes from a URL, string, Response, ArrayBuffer or typed array. */
+async function bytesOf(source, what) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const response = source instanceof Response ? source : await fetch(source);
+  if (!response.ok) throw codedError('unavailable', `${what}: HTTP ${response.status} for ${response.url}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /**
- * Loads the wasm module once. Called by every `create`; call it yourself to pass another
- * location of `aic_wasm_bg.wasm` (URL, Response, bytes or WebAssembly.Module).
+ * Loads the CPU module and the weights once (in parallel). Called by every `create`; call it
+ * yourself to say where the files are: `initAic({ cpu, webgpu, weights })`, each a URL,
+ * Response or bytes (`cpu` and `webgpu` also a WebAssembly.Module). A single argument that is
+ * not such an object is the CPU module's location.
  */
-export function initAic(source) {
+export function initAic(options) {
   if (!ready) {
+    const o = options === undefined ? {} : isOptions(options) ? options : { cpu: options };
     ready = (async () => {
-      const s = source ?? (await defaultSource());
-      await init(s === undefined ? undefined : { module_or_path: s });
+      const cpu = o.cpu ?? (await defaults.cpu());
+      const [bytes] = await Promise.all([
+        (async () => bytesOf(o.weights ?? (await defaults.weights()), 'weights'))(),
+        initCpu(cpu === undefined ? undefined : { module_or_path: cpu }),
+      ]);
+      setWeights(bytes);
+      weights = bytes;
+      gpuSource = o.webgpu;
       loaded = true;
     })();
     ready.catch(() => {
@@ -37,6 +81,78 @@ export function initAic(source) {
     });
   }
   return ready;
+}
+
+/** The WebGPU module, fetched and given the weights on first use. */
+function webgpuModule() {
+  if (!gpuModule) {
+    gpuModule = (async () => {
+      await initAic();
+      const glue = await import('./wasm/aic_webgpu.js');
+      const source = gpuSource ?? (await defaults.webgpu());
+      await glue.default(source === undefined ? undefined : { module_or_path: source });
+      glue.setWeights(weights);
+      return glue;
+    })();
+    gpuModule.catch(() => {
+      gpuModule = null;
+    });
+  }
+  return gpuModule;
+}
+
+/** Why this environment should not use the WebGPU module, or null when it should. */
+function noHardwareAdapter() {
+  adapterCheck ??= (async () => {
+    const gpu = globalThis.navigator?.gpu;
+    if (!gpu) return 'navigator.gpu is missing (no WebGPU in this environment)';
+    let adapter;
+    try {
+      adapter = await gpu.requestAdapter();
+    } catch (e) {
+      return `requestAdapter failed: ${e?.message ?? e}`;
+    }
+    if (!adapter) return 'navigator.gpu.requestAdapter() gave no adapter';
+    if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) {
+      const name = adapter.info?.architecture || adapter.info?.vendor || 'software';
+      return `the WebGPU adapter is a fallback one (${name}): the CPU module is faster`;
+    }
+    return null;
+  })();
+  return adapterCheck;
+}
+
+/**
+ * The module and backend for a requested backend: { glue, backend, note }. 'auto' takes the
+ * WebGPU module only on a hardware adapter, and the CPU module when that fails (`note` says
+ * why). Unknown names go to the CPU module, which rejects them with a coded Error.
+ */
+async function pick(backend) {
+  await initAic();
+  const cpu = { WasmEncoder, WasmDecoder };
+  if (backend === 'webgpu') return { glue: await webgpuModule(), backend, note: null };
+  if (backend !== 'auto') return { glue: cpu, backend, note: null };
+  let note = await noHardwareAdapter();
+  if (note === null) {
+    try {
+      return { glue: await webgpuModule(), backend: 'webgpu', note: null, fallback: true };
+    } catch (e) {
+      note = `the WebGPU module did not load: ${e?.message ?? e}`;
+    }
+  }
+  return { glue: cpu, backend: 'cpu', note };
+}
+
+/** Creates a wasm object on the picked module, falling back to the CPU one for 'auto'. */
+async function createOn(backend, make) {
+  const p = await pick(String(backend));
+  try {
+    return { inner: await make(p.glue, p.backend), note: p.note };
+  } catch (e) {
+    if (!p.fallback) throw e;
+    const note = `WebGPU failed: ${e?.message ?? e}`;
+    return { inner: await make({ WasmEncoder, WasmDecoder }, 'cpu'), note };
+  }
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -54,20 +170,26 @@ class Serial {
 /** Compresses frames with the neural codec (or the lossless fallback). */
 export class AicEncoder {
   #inner;
+  #note;
   #serial = new Serial();
   /** Stats of the last frame: { bytes, bpp, encodeMs, backend, codec, quality, fallbackReason, width, height }. */
   lastStats = null;
 
-  constructor(inner) {
+  constructor(inner, note = null) {
     this.#inner = inner;
+    this.#note = note;
   }
 
   /**
    * @param {{backend?: 'auto'|'webgpu'|'cpu', quality?: number, codec?: 'auto'|'neural'|'zlib'}} [options]
    */
   static async create({ backend = 'auto', quality = 3, codec = 'auto' } = {}) {
-    await initAic();
-    return new AicEncoder(await WasmEncoder.create(String(backend), String(codec), quality));
+    if (codec === 'zlib') {
+      await initAic();
+      return new AicEncoder(await WasmEncoder.create('cpu', 'zlib', quality));
+    }
+    const { inner, note } = await createOn(backend, (glue, b) => glue.WasmEncoder.create(b, String(codec), quality));
+    return new AicEncoder(inner, note);
   }
 
   /** The backend the model runs on: 'webgpu', 'cpu' (or 'none' for codec 'zlib'). */
@@ -77,7 +199,7 @@ export class AicEncoder {
 
   /** Why 'auto' did not get WebGPU, if it did not. */
   get backendNote() {
-    return this.#inner.backendNote ?? null;
+    return this.#note ?? this.#inner.backendNote ?? null;
   }
 
   /**
@@ -262,18 +384,20 @@ export class AicLiveSender {
 /** Decodes AIC frames of every codec to RGBA. */
 export class AicDecoder {
   #inner;
+  #note;
   #serial = new Serial();
   /** Stats of the last frame: { bytes, decodeMs, backend, codec, quality, seq, timestampUs, width, height }. */
   lastStats = null;
 
-  constructor(inner) {
+  constructor(inner, note = null) {
     this.#inner = inner;
+    this.#note = note;
   }
 
   /** @param {{backend?: 'auto'|'webgpu'|'cpu'}} [options] */
   static async create({ backend = 'auto' } = {}) {
-    await initAic();
-    return new AicDecoder(await WasmDecoder.create(String(backend)));
+    const { inner, note } = await createOn(backend, (glue, b) => glue.WasmDecoder.create(b));
+    return new AicDecoder(inner, note);
   }
 
   /** The backend the model runs on: 'webgpu' or 'cpu'. */
@@ -283,7 +407,7 @@ export class AicDecoder {
 
   /** Why 'auto' did not get WebGPU, if it did not. */
   get backendNote() {
-    return this.#inner.backendNote ?? null;
+    return this.#note ?? this.#inner.backendNote ?? null;
   }
 
   /**

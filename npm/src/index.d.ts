@@ -61,10 +61,27 @@ export interface DecodeStats {
   height: number;
 }
 
-/** Loads the wasm module (done by every `create`); pass another location of `aic_wasm_bg.wasm` if you serve it elsewhere. */
-export function initAic(
-  source?: string | URL | Request | Response | BufferSource | WebAssembly.Module,
-): Promise<void>;
+/** Where a module or the weights come from. */
+export type AicSource = string | URL | Request | Response | BufferSource | WebAssembly.Module;
+
+/** The files the package loads, each beside the entry module by default (`dist/wasm/`). */
+export interface AicSources {
+  /** The CPU module, `aic_cpu_bg.wasm`: loaded by every page. */
+  cpu?: AicSource;
+  /** The WebGPU module, `aic_webgpu_bg.wasm`: fetched only when a codec runs on WebGPU. */
+  webgpu?: AicSource;
+  /** The weights, `aic-fp1h.safetensors` (float16), fetched once and given to each module. */
+  weights?: string | URL | Response | BufferSource;
+}
+
+/**
+ * Loads the CPU module and the weights, in parallel (done by every `create`); pass other
+ * locations if you serve the files elsewhere. A single source is the CPU module's.
+ */
+export function initAic(sources?: AicSources | AicSource): Promise<void>;
+
+/** The weights file name (`aic-fp1h.safetensors`). */
+export const WEIGHTS_FILE: string;
 
 export class AicEncoder {
   static create(options?: { backend?: Backend; quality?: number; codec?: Codec }): Promise<AicEncoder>;

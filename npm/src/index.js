@@ -1,7 +1,8 @@
-// Browser (and bundler) entry: the .wasm file sits next to this module; Vite and webpack
-// follow the `new URL(..., import.meta.url)` in the wasm-bindgen glue.
+// Browser (and bundler) entry: the .wasm files and the weights sit next to this module; Vite
+// and webpack follow the `new URL(..., import.meta.url)` in the glue and in api.js.
 export {
   initAic,
+  WEIGHTS_FILE,
   AicEncoder,
   AicDecoder,
   AicSender,

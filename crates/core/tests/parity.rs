@@ -1,8 +1,10 @@
 //! The Burn model against the PyTorch model it was trained as: same weights, same input, same
 //! latent and reconstruction within 1e-4. The fixture (`tests/fixtures/parity/`) is written by
-//! `training/export.py` together with the shipped weights, so the two always match.
+//! `training/export.py` together with the float32 weights (model 1,
+//! `crates/core/weights/aic-fp1.safetensors`), so the two always match; the shipped
+//! half-precision file is made from those (`training/half.py`, `tests/half.rs`).
 
-use aic_core::model::weights::{self, SHIPPED};
+use aic_core::model::weights;
 use burn::tensor::{Device, Tensor, TensorData};
 use safetensors::SafeTensors;
 
@@ -47,7 +49,13 @@ fn max_diff(a: Tensor<4>, b: &[f32]) -> f32 {
 #[test]
 fn burn_matches_pytorch() {
     let device = Device::flex();
-    let w = weights::load(SHIPPED, &device).unwrap();
+    let f32_weights = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/weights/aic-fp1.safetensors"
+    ))
+    .unwrap();
+    let w = weights::load(&f32_weights, &device).unwrap();
+    assert_eq!(w.model_id, 1);
     let bytes = fixture();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let x = to4(tensor(&st, "x"), &device);

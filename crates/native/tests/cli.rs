@@ -235,7 +235,7 @@ fn neural_round_trip_info_and_eval() {
         (f["codec"].as_str(), f["quality"].as_u64()),
         (Some("neural"), Some(4))
     );
-    assert_eq!(f["model_id"], 1);
+    assert_eq!(f["model_id"], aic_core::model::weights::MODEL_ID);
     // auto uses the model when it loads.
     ok(&["encode", s(&src), "-o", s(&aicf)]);
     let json: serde_json::Value = serde_json::from_str(&ok(&["info", s(&aicf), "--json"])).unwrap();

@@ -392,7 +392,7 @@ fn grpc_round_trip_and_decode_stream() {
             .unwrap()
             .into_inner();
         assert_eq!(r.codec, "neural");
-        assert_eq!(r.model_id, 1);
+        assert_eq!(r.model_id, u32::from(aic_core::model::weights::MODEL_ID));
         assert!(
             r.psnr_db.unwrap() > 27.0 && r.compression_ratio > 10.0,
             "{r:?}"

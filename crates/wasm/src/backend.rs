@@ -1,14 +1,25 @@
 //! Which Burn backend runs the model: the browser's WebGPU, or Burn's Flex CPU backend
-//! (SIMD128) where WebGPU is missing. Each backend's device and model are made once per page
-//! (a wgpu runtime cannot be initialised twice) and shared by every encoder and decoder.
+//! (SIMD128). The npm package builds this crate twice: the CPU module (feature `cpu`) every
+//! browser gets, and the WebGPU module (feature `webgpu`) fetched only where the browser has a
+//! hardware adapter; a build with both (the default, for native checks) falls back from one
+//! to the other. The weights are not in the module: JavaScript fetches the file once and
+//! hands it over ([`set_weights`]). Each backend's device and model are made once per page (a
+//! wgpu runtime cannot be initialised twice) and shared by every encoder and decoder.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use aic_core::codec::NeuralCodec;
 use burn::tensor::Device;
-use wasm_bindgen::{JsCast, JsValue};
+#[cfg(feature = "webgpu")]
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+#[cfg(feature = "webgpu")]
 use wasm_bindgen_futures::JsFuture;
+
+#[cfg(not(any(feature = "cpu", feature = "webgpu")))]
+compile_error!("build aic-wasm with feature `cpu`, `webgpu` or both");
 
 use crate::error::{coded, js_error};
 
@@ -16,8 +27,10 @@ use crate::error::{coded, js_error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// WebGPU through burn-wgpu.
+    #[cfg(feature = "webgpu")]
     WebGpu,
     /// Burn's Flex backend on the CPU, one thread, SIMD128.
+    #[cfg(feature = "cpu")]
     Cpu,
     /// Burn's NdArray backend on the CPU (measurement builds only: feature `ndarray`).
     #[cfg(feature = "ndarray")]
@@ -33,13 +46,29 @@ pub enum Request {
     Exactly(Backend),
 }
 
+/// The typed error for a backend another module holds.
+#[cfg(not(all(feature = "cpu", feature = "webgpu")))]
+fn not_in_module(backend: &str, module: &str) -> JsValue {
+    coded(
+        "unavailable",
+        &format!("`{backend}` runs in the {module} module, and this is not it"),
+    )
+}
+
 impl Request {
-    /// Parses `auto`, `webgpu` or `cpu`.
+    /// Parses `auto`, `webgpu` or `cpu` (a backend this module was built without is the
+    /// typed `unavailable` error).
     pub fn parse(s: &str) -> Result<Self, JsValue> {
         match s {
             "auto" => Ok(Request::Auto),
+            #[cfg(feature = "webgpu")]
             "webgpu" => Ok(Request::Exactly(Backend::WebGpu)),
+            #[cfg(not(feature = "webgpu"))]
+            "webgpu" => Err(not_in_module(s, "WebGPU")),
+            #[cfg(feature = "cpu")]
             "cpu" => Ok(Request::Exactly(Backend::Cpu)),
+            #[cfg(not(feature = "cpu"))]
+            "cpu" => Err(not_in_module(s, "CPU")),
             #[cfg(feature = "ndarray")]
             "ndarray" => Ok(Request::Exactly(Backend::NdArray)),
             _ => Err(coded(
@@ -54,7 +83,9 @@ impl Backend {
     /// `webgpu` or `cpu`.
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "webgpu")]
             Backend::WebGpu => "webgpu",
+            #[cfg(feature = "cpu")]
             Backend::Cpu => "cpu",
             #[cfg(feature = "ndarray")]
             Backend::NdArray => "ndarray",
@@ -75,10 +106,33 @@ pub struct Loaded {
 
 thread_local! {
     static MODELS: RefCell<Vec<(Backend, Arc<NeuralCodec>)>> = const { RefCell::new(Vec::new()) };
+    static WEIGHTS: RefCell<Option<Rc<[u8]>>> = const { RefCell::new(None) };
+}
+
+/// Takes the weights file (`aic-fp1h.safetensors`) for every model this module loads from now
+/// on; returns its `(model id, weights hash)`. Bad bytes are the typed `parameter` error and
+/// leave the weights held before in place.
+pub fn set_weights(bytes: Vec<u8>) -> Result<(u16, u64), JsValue> {
+    let id = aic_core::model::weights::identify(&bytes).map_err(js_error)?;
+    WEIGHTS.set(Some(bytes.into()));
+    // Models loaded from other weights are not reused.
+    MODELS.with_borrow_mut(Vec::clear);
+    Ok(id)
+}
+
+/// The weights handed over by [`set_weights`].
+pub fn weights() -> Result<Rc<[u8]>, JsValue> {
+    WEIGHTS.with_borrow(Clone::clone).ok_or_else(|| {
+        coded(
+            "unavailable",
+            "no weights: initAic() fetches them (or pass `weights` to it)",
+        )
+    })
 }
 
 /// Checks that `navigator.gpu` exists and gives an adapter, without touching wgpu (whose
 /// initialisation must not be attempted where it cannot succeed).
+#[cfg(feature = "webgpu")]
 async fn webgpu_adapter() -> Result<(), String> {
     let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap_or_default();
     let gpu = get(&get(&js_sys::global().into(), "navigator"), "gpu");
@@ -102,10 +156,12 @@ async fn webgpu_adapter() -> Result<(), String> {
 
 async fn device(backend: Backend) -> Result<Device, String> {
     match backend {
+        #[cfg(feature = "cpu")]
         Backend::Cpu => Ok(Device::flex()),
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
         Backend::NdArray => Ok(Device::ndarray()),
+        #[cfg(feature = "webgpu")]
         Backend::WebGpu => {
             webgpu_adapter().await?;
             Device::wgpu_options()
@@ -117,7 +173,7 @@ async fn device(backend: Backend) -> Result<Device, String> {
     }
 }
 
-/// The shipped model on `backend`, loaded on first use.
+/// The model on `backend`, loaded from the weights on first use.
 pub async fn model(backend: Backend) -> Result<Arc<NeuralCodec>, JsValue> {
     let cached = MODELS.with_borrow(|m| m.iter().find(|(b, _)| *b == backend).cloned());
     if let Some((_, model)) = cached {
@@ -126,7 +182,11 @@ pub async fn model(backend: Backend) -> Result<Arc<NeuralCodec>, JsValue> {
     let device = device(backend)
         .await
         .map_err(|reason| coded("unavailable", &reason))?;
-    let model = Arc::new(NeuralCodec::shipped(device).map_err(js_error)?);
+    let model = Arc::new(NeuralCodec::load(&weights()?, device).map_err(js_error)?);
+    #[cfg(feature = "webgpu")]
+    if backend == Backend::WebGpu {
+        warm_up(&model).await?;
+    }
     Ok(MODELS.with_borrow_mut(|m| {
         // Another call may have finished loading while this one awaited: keep the first.
         if let Some((_, first)) = m.iter().find(|(b, _)| *b == backend) {
@@ -137,7 +197,33 @@ pub async fn model(backend: Backend) -> Result<Arc<NeuralCodec>, JsValue> {
     }))
 }
 
-/// Loads the model for `request`: `auto` tries WebGPU and falls back to the CPU.
+/// Side of the frame [`warm_up`] codes.
+#[cfg(feature = "webgpu")]
+const WARM_UP_SIDE: u32 = 64;
+
+/// Codes one small grey frame through the analysis and synthesis transforms, so WebGPU
+/// compiles its shaders while the model loads and the first real frame does not pay for it.
+#[cfg(feature = "webgpu")]
+async fn warm_up(model: &Arc<NeuralCodec>) -> Result<(), JsValue> {
+    use aic_core::{CodecChoice, Decoder, Encoder, EncoderConfig, Frame, PixelFormat};
+    let side = WARM_UP_SIDE;
+    let grey = vec![128; (side * side * 3) as usize];
+    let frame = Frame::new(side, side, PixelFormat::Rgb8, grey).map_err(js_error)?;
+    let config = EncoderConfig {
+        codec: CodecChoice::Neural,
+        ..EncoderConfig::default()
+    };
+    let mut encoder = Encoder::with_neural(config, model.clone()).map_err(js_error)?;
+    let coded = encoder.encode_async(&frame, 0).await.map_err(js_error)?;
+    Decoder::with_neural(model.clone())
+        .decode_async(&coded.bytes)
+        .await
+        .map_err(js_error)?;
+    Ok(())
+}
+
+/// Loads the model for `request`: `auto` is this module's backend (the WebGPU module's
+/// falls back to the CPU when it also holds the CPU backend).
 pub async fn load(request: Request) -> Result<Loaded, JsValue> {
     match request {
         Request::Exactly(backend) => Ok(Loaded {
@@ -145,12 +231,14 @@ pub async fn load(request: Request) -> Result<Loaded, JsValue> {
             model: model(backend).await?,
             note: None,
         }),
+        #[cfg(feature = "webgpu")]
         Request::Auto => match model(Backend::WebGpu).await {
             Ok(model) => Ok(Loaded {
                 backend: Backend::WebGpu,
                 model,
                 note: None,
             }),
+            #[cfg(feature = "cpu")]
             Err(e) => {
                 let reason = String::from(e.unchecked_into::<js_sys::Error>().message());
                 Ok(Loaded {
@@ -159,6 +247,14 @@ pub async fn load(request: Request) -> Result<Loaded, JsValue> {
                     note: Some(reason),
                 })
             }
+            #[cfg(not(feature = "cpu"))]
+            Err(e) => Err(e),
         },
+        #[cfg(not(feature = "webgpu"))]
+        Request::Auto => Ok(Loaded {
+            backend: Backend::Cpu,
+            model: model(Backend::Cpu).await?,
+            note: None,
+        }),
     }
 }

@@ -3,7 +3,8 @@
 //! JavaScript API (`AicEncoder`, `AicDecoder`, data-channel helpers).
 //!
 //! # Module Overview
-//! - [`backend`]: picks WebGPU or the CPU (Flex) and loads the shipped model once per device.
+//! - [`backend`]: the module's backend (CPU/Flex or WebGPU, by feature) and the weights JS
+//!   hands over; loads the model once per device.
 //! - [`encoder`] / [`decoder`]: frames (RGBA) to AIC bytes and back, asynchronously.
 //! - [`packets`]: the packetizer and reassembler for `RTCDataChannel` messages.
 //! - [`feedback`]: feedback messages from a receiver and the bandwidth estimate they drive.
@@ -26,12 +27,36 @@ pub fn format_version() -> u8 {
     aic_core::wire::FORMAT_VERSION
 }
 
-/// The shipped model's id and weights hash (16 hex digits), as AIC headers carry them.
+/// Hands this module the weights file (`aic-fp1h.safetensors`, fetched by `initAic`); every
+/// model loaded afterwards uses it. Returns its `modelInfo`; bad bytes reject with a coded
+/// `Error` and change nothing.
+#[wasm_bindgen(js_name = setWeights)]
+pub fn set_weights(bytes: Vec<u8>) -> Result<js_sys::Object, JsValue> {
+    backend::set_weights(bytes)?;
+    model_info()
+}
+
+/// The model id and weights hash (16 hex digits) of the weights this module holds, as AIC
+/// headers carry them.
 #[wasm_bindgen(js_name = modelInfo)]
-pub fn model_info() -> js_sys::Object {
-    let hash = aic_core::model::weights::weights_hash(aic_core::model::weights::SHIPPED);
-    error::object(&[
-        ("modelId", aic_core::model::weights::MODEL_ID.into()),
+pub fn model_info() -> Result<js_sys::Object, JsValue> {
+    let (id, hash) =
+        aic_core::model::weights::identify(&backend::weights()?).map_err(error::js_error)?;
+    Ok(error::object(&[
+        ("modelId", id.into()),
         ("weightsHash", format!("{hash:016x}").into()),
-    ])
+    ]))
+}
+
+/// The backends this module was built with: `["cpu"]`, `["webgpu"]` or both.
+#[wasm_bindgen]
+pub fn backends() -> js_sys::Array {
+    let mut names = Vec::new();
+    if cfg!(feature = "cpu") {
+        names.push("cpu");
+    }
+    if cfg!(feature = "webgpu") {
+        names.push("webgpu");
+    }
+    names.into_iter().map(JsValue::from).collect()
 }

@@ -11,7 +11,7 @@ use crate::entropy::{decode_symbols, encode_symbols};
 use crate::error::{Error, LimitError, ModelError, ParameterError, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::limits::MAX_NEURAL_PIXELS;
-use crate::model::weights::{self, FineGrid, LoadedWeights, MODEL_ID, SHIPPED};
+use crate::model::weights::{self, FineGrid, LoadedWeights};
 use crate::model::{CodecModel, ModelConfig};
 use crate::planar::{Planar, STRIDE, frame_to_planar, padded, planar_to_frame};
 use crate::wire::Codec;
@@ -26,6 +26,7 @@ pub struct NeuralCodec {
     config: ModelConfig,
     fine: FineGrid,
     hash: u64,
+    model_id: u16,
     device: Device,
 }
 
@@ -70,6 +71,7 @@ impl NeuralCodec {
             model,
             config,
             hash,
+            model_id,
             fine,
             ..
         } = weights::load(bytes, &device)?;
@@ -78,13 +80,25 @@ impl NeuralCodec {
             config,
             fine,
             hash,
+            model_id,
             device,
         })
     }
 
-    /// Loads the weights shipped in the binary onto `device`.
+    /// Loads the weights shipped in the binary onto `device` (feature `embedded-weights`).
+    #[cfg(feature = "embedded-weights")]
     pub fn shipped(device: Device) -> Result<Self> {
-        Self::load(SHIPPED, device)
+        Self::load(weights::SHIPPED, device)
+    }
+
+    /// The model id of the loaded weights (`crate::model::weights::KNOWN_MODEL_IDS`).
+    pub fn model_id(&self) -> u16 {
+        self.model_id
+    }
+
+    /// The weights hash frame headers carry.
+    pub fn weights_hash(&self) -> u64 {
+        self.hash
     }
 
     /// The device the model runs on.
@@ -105,7 +119,7 @@ impl NeuralCodec {
     /// What the frame header says about this model.
     pub fn codec(&self) -> Codec {
         Codec::Neural {
-            model_id: MODEL_ID,
+            model_id: self.model_id,
             weights_hash: self.hash,
         }
     }
@@ -121,8 +135,8 @@ impl NeuralCodec {
                 model_id,
                 weights_hash,
                 available: format!(
-                    "this decoder has model {MODEL_ID} with weights {:#018x}",
-                    self.hash
+                    "this decoder has model {} with weights {:#018x}",
+                    self.model_id, self.hash
                 ),
             }
             .into()),

@@ -1,12 +1,14 @@
-//! The shipped weights: model id, weights hash, and loading from bytes.
+//! The shipped weights: model ids, weights hash, and loading from bytes.
 //!
 //! One safetensors file holds the network (under the module's field paths) and the integer
-//! entropy tables (`entropy.*`); `training/export.py` writes it. The frame header carries
-//! [`MODEL_ID`] and the first 8 bytes of the file's SHA-256, so a decoder refuses frames made
-//! with other weights (`docs/format.md` §2.3).
+//! entropy tables (`entropy.*`); `training/export.py` writes it in float32 (model 1) and
+//! `training/half.py` turns that into the shipped file (model 2: the convolutions in float16,
+//! widened to float32 once at load, exactly). The frame header carries the model id and the
+//! first 8 bytes of the file's SHA-256, so a decoder refuses frames made with other weights
+//! (`docs/format.md` §2.3).
 
-use burn::tensor::Device;
-use burn_store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::{DType, Device};
+use burn_store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
 use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
 use sha2::{Digest, Sha256};
@@ -17,11 +19,21 @@ use crate::entropy::fine::{self, RawTables};
 use crate::error::{Error, ParameterError, Result};
 use crate::quality::{fine_vectors, max_step};
 
-/// Architecture id of this model (`aic-fp1`), written in every neural frame header.
-pub const MODEL_ID: u16 = 1;
+/// Model id of the shipped weights (`aic-fp1h`: architecture `aic-fp1`, convolutions stored as
+/// float16), written in every neural frame header this build makes.
+pub const MODEL_ID: u16 = 2;
 
-/// The weights shipped in the binary (`crates/core/weights/aic-fp1.safetensors`).
-pub static SHIPPED: &[u8] = include_bytes!("../../weights/aic-fp1.safetensors");
+/// Model ids [`load`] accepts: 1 is the same network stored in float32 (the training export,
+/// `crates/core/weights/aic-fp1.safetensors`), 2 the shipped half-precision file.
+pub const KNOWN_MODEL_IDS: [u16; 2] = [1, 2];
+
+/// File name of the shipped weights, as the npm package and servers serve it.
+pub const SHIPPED_NAME: &str = "aic-fp1h.safetensors";
+
+/// The weights shipped in the binary (`crates/core/weights/aic-fp1h.safetensors`; feature
+/// `embedded-weights`: the browser module leaves them out and fetches the file instead).
+#[cfg(feature = "embedded-weights")]
+pub static SHIPPED: &[u8] = include_bytes!("../../weights/aic-fp1h.safetensors");
 
 /// The weights hash the header carries: the first 8 bytes of SHA-256, little-endian.
 pub fn weights_hash(bytes: &[u8]) -> u64 {
@@ -67,6 +79,8 @@ pub struct LoadedWeights {
     pub tables: EntropyTables,
     /// [`weights_hash`] of the file.
     pub hash: u64,
+    /// The file's model id (one of [`KNOWN_MODEL_IDS`]).
+    pub model_id: u16,
     /// Gains and entropy tables of every step of the fine quality grid.
     pub fine: FineGrid,
 }
@@ -101,21 +115,43 @@ impl FineGrid {
     }
 }
 
-/// Loads a weights file (as written by `training/export.py`) onto `device`.
-pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = meta.metadata().clone().unwrap_or_default();
-    let field = |k: &str| -> Result<usize> {
-        meta.get(k)
+/// The metadata of a weights file, as numbers.
+struct Metadata(std::collections::HashMap<String, String>);
+
+impl Metadata {
+    fn read(bytes: &[u8]) -> Result<Self> {
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+        Ok(Metadata(meta.metadata().clone().unwrap_or_default()))
+    }
+
+    fn field(&self, k: &str) -> Result<usize> {
+        self.0
+            .get(k)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| bad(format!("metadata `{k}` missing or not a number")))
-    };
-    if field("model_id")? != usize::from(MODEL_ID) {
-        return Err(bad(format!(
-            "model id {} is not {MODEL_ID}",
-            field("model_id")?
-        )));
     }
+
+    fn model_id(&self) -> Result<u16> {
+        let id = self.field("model_id")?;
+        u16::try_from(id)
+            .ok()
+            .filter(|id| KNOWN_MODEL_IDS.contains(id))
+            .ok_or_else(|| bad(format!("model id {id} is not one of {KNOWN_MODEL_IDS:?}")))
+    }
+}
+
+/// The model id and weights hash of a weights file, from its header alone (cheap: for a
+/// caller that checks a file before loading it on a device).
+pub fn identify(bytes: &[u8]) -> Result<(u16, u64)> {
+    Ok((Metadata::read(bytes)?.model_id()?, weights_hash(bytes)))
+}
+
+/// Loads a weights file (as written by `training/export.py` or `training/half.py`) onto
+/// `device`.
+pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
+    let meta = Metadata::read(bytes)?;
+    let field = |k: &str| meta.field(k);
+    let model_id = meta.model_id()?;
     let config = ModelConfig {
         n: field("n")?,
         m: field("m")?,
@@ -167,7 +203,10 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
         )?,
     };
     let mut model = CodecModel::new(&config, device);
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+    // Float16 tensors (model 2) are widened to float32 as they load: exact, so every backend
+    // runs the same float32 weights.
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
+        .with_from_adapter(FloatCastAdapter::to(DType::F32));
     let applied = model
         .load_from(&mut store)
         .map_err(|e| bad(format!("loading the network: {e}")))?;
@@ -182,6 +221,7 @@ pub fn load(bytes: &[u8], device: &Device) -> Result<LoadedWeights> {
         config,
         tables,
         hash: weights_hash(bytes),
+        model_id,
         fine,
     })
 }

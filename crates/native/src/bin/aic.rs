@@ -229,6 +229,10 @@ enum Command {
         /// Print only the means, not one row per file.
         #[arg(long)]
         summary: bool,
+        /// Another weights file for the neural codec (e.g. the float32 training export,
+        /// `crates/core/weights/aic-fp1.safetensors`), instead of the shipped one.
+        #[arg(long)]
+        weights: Option<PathBuf>,
     },
     /// Stream a Y4M clip (looped) to an `aic serve` node over WebRTC, as a browser does: WHIP
     /// signaling, an unreliable unordered data channel, rate control with the server's feedback.
@@ -463,7 +467,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
             quality,
             json,
             summary,
-        } => evaluate(&inputs, &codec, &quality, json, summary, backend),
+            weights,
+        } => evaluate(
+            &inputs,
+            &codec,
+            &quality,
+            json,
+            summary,
+            backend,
+            weights.as_deref(),
+        ),
         Command::Serve(args) => serve(args, backend),
         Command::Send {
             input,
@@ -995,6 +1008,7 @@ fn evaluate(
     json: bool,
     summary: bool,
     backend: Backend,
+    weights: Option<&Path>,
 ) -> Result<(), CliError> {
     let codecs = codecs
         .iter()
@@ -1007,7 +1021,13 @@ fn evaluate(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let wants = |c: CodecChoice| codecs.contains(&EvalCodec::Aic(c));
-    let model = if wants(CodecChoice::Neural) {
+    let model = if let Some(path) = weights {
+        let bytes = std::fs::read(path).map_err(|e| NativeError::io(path, e))?;
+        let device = backend.device().map_err(CliError::Usage)?;
+        let model = NeuralCodec::load(&bytes, device)
+            .map_err(|e| NativeError::invalid(path, e.to_string()))?;
+        Some(Arc::new(model))
+    } else if wants(CodecChoice::Neural) {
         model_for(CodecChoice::Neural, backend, Path::new("model"))?
     } else if wants(CodecChoice::Auto) {
         model_for(CodecChoice::Auto, backend, Path::new("model"))?
