@@ -6,7 +6,8 @@ import { initAic, AicSender, AicReceiver, modelInfo } from '/npm/dist/index.js';
 import { psnrRgb, ssimLuma, smallLuma, mse } from './metrics.js';
 import { Chart } from './chart.js';
 
-const WASM_URL = '/npm/dist/wasm/aic_wasm_bg.wasm';
+const WASM_URL = '/npm/dist/wasm/aic_cpu_bg.wasm';
+const WEIGHTS_URL = '/npm/dist/wasm/aic-fp1h.safetensors';
 /** bpp of each quality level on the held-out photos (README): to predict the next level's rate. */
 const LEVEL_BPP = [0.176, 0.253, 0.334, 0.441, 0.574, 0.703];
 const WINDOW_MS = 2000; // rates and means over the last 2 s
@@ -211,12 +212,12 @@ async function configureDecoder() {
   decoderReady = true;
 }
 
-async function startCodecs(module) {
+async function startCodecs(module, weights) {
   encoderWorker = new CodecWorker('encoder');
   decoderWorker = new CodecWorker('decoder');
   await Promise.all([
-    encoderWorker.call({ type: 'init', role: 'encoder', module }),
-    decoderWorker.call({ type: 'init', role: 'decoder', module }),
+    encoderWorker.call({ type: 'init', role: 'encoder', module, weights }),
+    decoderWorker.call({ type: 'init', role: 'decoder', module, weights }),
   ]);
   await Promise.all([configureEncoder(quality), configureDecoder()]);
 }
@@ -769,15 +770,19 @@ async function main() {
   const modulePromise = WebAssembly.compileStreaming(fetch(WASM_URL)).catch((e) => {
     throw new Error(`cannot load ${WASM_URL} (${e.message}): build the package (bash scripts/demo.sh)`);
   });
+  const weightsPromise = fetch(WEIGHTS_URL).then((r) => {
+    if (!r.ok) throw new Error(`cannot load ${WEIGHTS_URL} (HTTP ${r.status}): build the package (bash scripts/demo.sh)`);
+    return r.arrayBuffer();
+  });
   const cameraPromise = openCamera().catch((e) => {
     throw new Error(`camera: ${e.name}: ${e.message}`);
   });
-  const [module, camTrack] = await Promise.all([modulePromise, cameraPromise]);
-  await initAic(module); // AicSender/AicReceiver live on this thread
+  const [module, weights, camTrack] = await Promise.all([modulePromise, weightsPromise, cameraPromise]);
+  await initAic({ cpu: module, weights }); // AicSender/AicReceiver live on this thread
   stats.model = modelInfo();
   quality = initialQuality(stats.camera.width, stats.camera.height);
   setStatus('loading the model in the Workers…');
-  await Promise.all([startCodecs(module), startAicLink(), startVp8(camTrack)]);
+  await Promise.all([startCodecs(module, weights), startAicLink(), startVp8(camTrack)]);
   setInterval(() => tick().catch((e) => fail('stats', e)), 1000);
   setStatus('waiting for the first AIC frame…');
 }

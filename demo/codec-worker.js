@@ -1,8 +1,9 @@
 // One AIC codec in a module Worker, so the page stays responsive while the model runs: the
 // page starts two of these, one encoding and one decoding (on 2 cores they run in parallel).
-// The page compiles the .wasm once and passes the WebAssembly.Module in `init`.
+// The page compiles the CPU module once and fetches the weights once, and passes both in
+// `init`.
 //
-// Messages in:  {type:'init', role:'encoder'|'decoder', module}
+// Messages in:  {type:'init', role:'encoder'|'decoder', module, weights (ArrayBuffer)}
 //               {type:'configure', backend:'auto'|'webgpu'|'cpu', quality?, targetKbps?, fps?}
 //               {type:'encode', id, data (RGBA ArrayBuffer), width, height, timestampUs}
 //               {type:'decode', id, bytes (ArrayBuffer)}
@@ -15,10 +16,6 @@ import { initAic, AicEncoder, AicDecoder } from '/npm/dist/index.js';
 
 let role = null;
 let codec = null;
-/** Why the demo's `auto` picked the CPU, when it did. */
-let autoNote = null;
-let resolvedAuto = null;
-
 // Messages are handled strictly one after another (a configure never overlaps an encode).
 let chain = Promise.resolve();
 self.onmessage = ({ data: m }) => {
@@ -29,69 +26,26 @@ self.onmessage = ({ data: m }) => {
   });
 };
 
-/**
- * The demo's `auto`: WebGPU only with a real adapter. A software adapter (SwiftShader, which
- * headless Chromium offers with --enable-unsafe-webgpu) runs this model 20× slower than the
- * wasm CPU backend, so it counts as "no GPU" here.
- */
-async function resolveAuto() {
-  if (resolvedAuto) return resolvedAuto;
-  let backend = 'cpu';
-  try {
-    const gpu = self.navigator?.gpu;
-    if (!gpu) {
-      autoNote = 'no WebGPU in this browser (navigator.gpu missing)';
-    } else {
-      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-      if (!adapter) {
-        autoNote = 'WebGPU gave no adapter';
-      } else {
-        const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
-        const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.trim();
-        const software = adapter.isFallbackAdapter || info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(text);
-        if (software) autoNote = `only a software WebGPU adapter (${text || 'fallback adapter'}): the CPU backend is faster`;
-        else backend = 'webgpu';
-      }
-    }
-  } catch (e) {
-    autoNote = `WebGPU adapter check failed: ${e?.message ?? e}`;
-  }
-  resolvedAuto = backend;
-  return backend;
-}
-
 async function handle(m) {
   switch (m.type) {
     case 'init': {
       role = m.role;
-      await initAic(m.module);
+      await initAic({ cpu: m.module, weights: m.weights });
       self.postMessage({ type: 'ready' });
       return;
     }
     case 'configure': {
-      let backend = m.backend;
-      let note = null;
-      if (backend === 'auto') {
-        backend = await resolveAuto();
-        note = autoNote;
-      }
-      let next;
-      try {
-        next = role === 'encoder'
-          ? await AicEncoder.create({ backend, quality: m.quality ?? 3, codec: 'auto' })
-          : await AicDecoder.create({ backend });
-      } catch (e) {
-        if (backend !== 'webgpu' || m.backend !== 'auto') throw e;
-        note = `WebGPU failed (${e.message}); using the CPU`;
-        next = role === 'encoder'
-          ? await AicEncoder.create({ backend: 'cpu', quality: m.quality ?? 3, codec: 'auto' })
-          : await AicDecoder.create({ backend: 'cpu' });
-      }
+      // The package's `auto`: the WebGPU module only on a hardware adapter (a software one,
+      // such as headless Chromium's SwiftShader, runs this model far slower than the CPU
+      // module), the CPU module otherwise; `backendNote` says why.
+      const next = role === 'encoder'
+        ? await AicEncoder.create({ backend: m.backend, quality: m.quality ?? 3, codec: 'auto' })
+        : await AicDecoder.create({ backend: m.backend });
       codec?.free();
       codec = next;
       const rateControl = role === 'encoder' && typeof codec.setTargetBitrate === 'function';
       if (rateControl && m.targetKbps) await codec.setTargetBitrate(m.targetKbps, m.fps ?? 30);
-      self.postMessage({ type: 'configured', backend: codec.backend, note: note ?? codec.backendNote, rateControl });
+      self.postMessage({ type: 'configured', backend: codec.backend, note: codec.backendNote, rateControl });
       return;
     }
     case 'rate': {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command: venv setup + data fetch + the training schedule of the shipped weights + export.
+# One command: venv setup + data fetch + the training schedule of the shipped weights + export
+# (float32, model 1) + the shipped half-precision file (model 2).
 # Every stage resumes from runs/<name>/ckpt.pt, so re-running continues a cut run.
 #   lr 3e-4 to step 110 000, 1e-4 to 173 653, 3e-5 to 201 542, 1e-5 to 221 217
 # Usage: training/train.sh [--name v1] [other train.py flags, e.g. --threads 1]
@@ -19,3 +20,5 @@ for stage in "1e-4 173653" "3e-5 201542" "1e-5 221217"; do
     --max-steps "$until" "$@"
 done
 .venv/bin/python export.py --run "runs/$NAME"
+# The shipped file: the convolutions as float16 (model 2; stdlib-only, see half.py).
+python3 half.py

@@ -4,7 +4,7 @@
 # module (feature `webgpu`) —, their wasm-bindgen glue (wasm-bindgen-cli at exactly the
 # version in Cargo.lock, installed if missing), wasm-opt from the npm package `binaryen`, the
 # weights file (float16, outside both modules), then the hand-written API (src/).
-#   AIC_MODULES="cpu"    build only the CPU module (the WebGPU one is then missing from dist)
+#   AIC_MODULES="cpu"    rebuild only the CPU module (the WebGPU one in dist, if any, is kept)
 #   AIC_WASM_OPT=-O2     another wasm-opt level (default -Oz); AIC_NO_WASM_OPT=1 skips it
 #   AIC_WASM_PROFILE=release  another cargo profile (to measure the size steps)
 set -euo pipefail
@@ -31,7 +31,8 @@ if [ "${AIC_NO_WASM_OPT:-0}" != 1 ]; then
   echo "wasm-opt: $(node_modules/.bin/wasm-opt --version), $WASM_OPT_LEVEL"
 fi
 
-rm -rf dist
+# A partial build (AIC_MODULES) keeps the other module already in dist.
+[ -z "${AIC_MODULES:-}" ] && rm -rf dist
 mkdir -p dist/wasm
 gz() { gzip -9 -c "$1" | wc -c; }
 

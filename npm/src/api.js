@@ -19,6 +19,7 @@ import initCpu, {
   formatVersion,
   modelInfo,
   setWeights,
+  WasmReceiver,
 } from './wasm/aic_cpu.js';
 import { toRgba, toBytes, codedError } from './frames.js';
 
@@ -88,11 +89,15 @@ function webgpuModule() {
   if (!gpuModule) {
     gpuModule = (async () => {
       await initAic();
-      const glue = await import('./wasm/aic_webgpu.js');
-      const source = gpuSource ?? (await defaults.webgpu());
-      await glue.default(source === undefined ? undefined : { module_or_path: source });
-      glue.setWeights(weights);
-      return glue;
+      try {
+        const glue = await import('./wasm/aic_webgpu.js');
+        const source = gpuSource ?? (await defaults.webgpu());
+        await glue.default(source === undefined ? undefined : { module_or_path: source });
+        glue.setWeights(weights);
+        return glue;
+      } catch (e) {
+        throw e?.code ? e : codedError('unavailable', `the WebGPU module did not load: ${e?.message ?? e}`);
+      }
     })();
     gpuModule.catch(() => {
       gpuModule = null;
@@ -108,14 +113,16 @@ function noHardwareAdapter() {
     if (!gpu) return 'navigator.gpu is missing (no WebGPU in this environment)';
     let adapter;
     try {
-      adapter = await gpu.requestAdapter();
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     } catch (e) {
       return `requestAdapter failed: ${e?.message ?? e}`;
     }
     if (!adapter) return 'navigator.gpu.requestAdapter() gave no adapter';
-    if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) {
-      const name = adapter.info?.architecture || adapter.info?.vendor || 'software';
-      return `the WebGPU adapter is a fallback one (${name}): the CPU module is faster`;
+    const info = adapter.info ?? {};
+    const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.trim();
+    // Software rasterisers that do not say they are a fallback adapter still are one.
+    if (info.isFallbackAdapter || adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(text)) {
+      return `the WebGPU adapter is a fallback one (${text || 'software'}): the CPU module is faster`;
     }
     return null;
   })();
@@ -137,7 +144,7 @@ async function pick(backend) {
     try {
       return { glue: await webgpuModule(), backend: 'webgpu', note: null, fallback: true };
     } catch (e) {
-      note = `the WebGPU module did not load: ${e?.message ?? e}`;
+      note = e?.message ?? String(e);
     }
   }
   return { glue: cpu, backend: 'cpu', note };
@@ -509,6 +516,111 @@ export class AicReceiver {
   /** { completed, dropped, droppedReady, duplicates, stale, rejected } */
   get stats() {
     return this.#reassembler.stats;
+  }
+}
+
+/** How often a live receiver advances its clock without packets, ms. */
+const RECEIVER_TICK_MS = 20;
+
+/**
+ * The receiving end of AicLiveSender: the core's live-video receiver (in the CPU module) on an
+ * RTCDataChannel. It reassembles and reorders packets, decodes in order, holds the last good
+ * picture while a frame is missing, refuses a delta frame whose reference it lost and asks for
+ * a key frame (rate-limited), drops frames that would be shown later than `deadlineMs` after
+ * capture, and sends receiver reports back on the same channel (docs/format.md §10), which
+ * drive the sender's bandwidth estimate.
+ */
+export class AicLiveReceiver {
+  #inner;
+  #channel;
+  #onFrame;
+  #timer;
+  /** Called with every event: { type: 'show'|'drop'|'lost', ... } (see WasmReceiver.pollEvent). */
+  onEvent = null;
+  /** Called with each malformed packet's Error (the packet is dropped, nothing else changes). */
+  onError = null;
+  /** { shown, late, noReference, corrupt, lost, feedbackSent, lastDelayMs } */
+  stats = { shown: 0, late: 0, noReference: 0, corrupt: 0, lost: 0, feedbackSent: 0, lastDelayMs: null };
+
+  constructor(inner, channel, onFrame) {
+    this.#inner = inner;
+    this.#channel = channel;
+    this.#onFrame = onFrame;
+    if (channel) {
+      channel.binaryType = 'arraybuffer';
+      channel.addEventListener('message', (ev) => this.push(ev.data));
+      this.#timer = setInterval(() => this.#tick(), RECEIVER_TICK_MS);
+    }
+  }
+
+  /**
+   * @param {RTCDataChannel|null} channel the channel the sender's packets arrive on, and feedback
+   *   leaves on (null: call push() and tick() yourself and send `onFeedback`'s bytes)
+   * @param {(image: ImageData|{data, width, height}, info: {seq, kind, delayMs, timestampUs}) => void} onFrame
+   * @param {{deadlineMs?: number}} [options]
+   */
+  static async create(channel, onFrame, { deadlineMs = 400 } = {}) {
+    await initAic();
+    return new AicLiveReceiver(await WasmReceiver.create(Number(deadlineMs)), channel, onFrame);
+  }
+
+  /** Whether the receiver waits for a key frame. */
+  get broken() {
+    return this.#inner.broken;
+  }
+
+  /** Called with each feedback message when there is no channel to send it on. */
+  onFeedback = null;
+
+  /** Feeds one packet (ArrayBuffer or Uint8Array). */
+  push(packet) {
+    try {
+      this.#inner.handlePacket(toBytes(packet), now());
+    } catch (e) {
+      if (this.onError) this.onError(e);
+      return;
+    }
+    this.#drain();
+  }
+
+  /** Advances the clock (the channel's receiver does this every 20 ms by itself). */
+  tick() {
+    this.#tick();
+  }
+
+  #tick() {
+    this.#inner.handleTimeout(now());
+    this.#drain();
+  }
+
+  #drain() {
+    for (let e = this.#inner.pollEvent(); e !== undefined; e = this.#inner.pollEvent()) {
+      if (e.type === 'show') {
+        this.stats.shown += 1;
+        this.stats.lastDelayMs = e.delayMs;
+        const image =
+          typeof ImageData !== 'undefined'
+            ? new ImageData(e.data, e.width, e.height)
+            : { data: e.data, width: e.width, height: e.height };
+        this.#onFrame?.(image, { seq: e.seq, kind: e.kind, delayMs: e.delayMs, timestampUs: e.timestampUs });
+      } else if (e.type === 'drop') {
+        this.stats[e.reason] += 1;
+      } else if (e.type === 'lost') {
+        this.stats.lost += e.count;
+      }
+      this.onEvent?.(e);
+    }
+    for (let f = this.#inner.pollFeedback(now()); f !== undefined; f = this.#inner.pollFeedback(now())) {
+      this.stats.feedbackSent += 1;
+      if (this.#channel?.readyState === 'open') this.#channel.send(f);
+      else this.onFeedback?.(f);
+    }
+  }
+
+  /** Stops the clock and frees the wasm memory. */
+  close() {
+    clearInterval(this.#timer);
+    this.#inner.free();
   }
 }
 

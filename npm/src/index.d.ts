@@ -150,6 +150,45 @@ export class AicLiveSender {
   readonly stats: LiveSenderStats;
 }
 
+/** What AicLiveReceiver saw. */
+export interface LiveReceiverStats {
+  shown: number;
+  /** Frames decoded after their deadline (not shown). */
+  late: number;
+  /** Delta frames refused because their reference was lost (a key frame was asked for). */
+  noReference: number;
+  corrupt: number;
+  /** Frames that never arrived. */
+  lost: number;
+  feedbackSent: number;
+  lastDelayMs: number | null;
+}
+
+/** An event of the live receiver. */
+export type LiveReceiverEvent =
+  | { type: 'show'; seq: number; data: Uint8ClampedArray; width: number; height: number; kind: 'key' | 'delta'; timestampUs: number; delayMs: number }
+  | { type: 'drop'; seq: number; reason: 'noReference' | 'late' | 'corrupt' }
+  | { type: 'lost'; from: number; count: number };
+
+/** The receiving end of AicLiveSender (CPU module): loss recovery, key-frame requests, deadline, reports. */
+export class AicLiveReceiver {
+  static create(
+    channel: RTCDataChannel | null,
+    onFrame: (image: ImageData | ImageDataLike, info: { seq: number; kind: string; delayMs: number; timestampUs: number }) => void,
+    options?: { deadlineMs?: number },
+  ): Promise<AicLiveReceiver>;
+  /** Whether it waits for a key frame. */
+  readonly broken: boolean;
+  onEvent: ((e: LiveReceiverEvent) => void) | null;
+  onError: ((e: AicError) => void) | null;
+  /** Feedback to send when there is no channel. */
+  onFeedback: ((bytes: Uint8Array) => void) | null;
+  readonly stats: LiveReceiverStats;
+  push(packet: ArrayBuffer | Uint8Array): void;
+  tick(): void;
+  close(): void;
+}
+
 /** The core's bandwidth estimate, driven by feedback messages (docs/format.md §10). */
 export class RateEstimate {
   constructor(maxKbps: number, minKbps: number);

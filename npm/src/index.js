@@ -7,6 +7,7 @@ export {
   AicDecoder,
   AicSender,
   AicLiveSender,
+  AicLiveReceiver,
   AicReceiver,
   Packetizer,
   Reassembler,

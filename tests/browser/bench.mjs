@@ -1,21 +1,28 @@
 // Opens pages/bench.html in headless Chromium and prints ms per frame (medians) at 320x240
-// and 640x480 for each backend, with the browser's JPEG as the baseline of the same run.
-// Usage: node bench.mjs [--n 10] [--json out.json]
+// and 640x480 for each backend, with the browser's JPEG as the baseline of the same run, the
+// time to load each backend and its first frame, and what the page downloaded.
+// Usage: node bench.mjs [--n 10] [--backends cpu,webgpu] [--gpu] [--json out.json]
+//   --gpu  Chromium on the machine's GPU (Vulkan through ANGLE, a hardware WebGPU adapter) and
+//          only the WebGPU backend unless --backends says otherwise; it stops with exit code 2
+//          when the adapter it gets is a software one (no GPU: nothing to measure).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
-import { openPage } from './chromium.mjs';
+import { openPage, GPU_FLAGS } from './chromium.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const n = opt('--n', '10');
+const gpu = args.includes('--gpu');
+const backends = opt('--backends', gpu ? 'webgpu' : 'cpu,webgpu');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const server = await serve(ROOT);
 const { browser, page } = await openPage(
-  `${server.url}/tests/browser/pages/bench.html?n=${n}`,
+  `${server.url}/tests/browser/pages/bench.html?n=${n}&backends=${backends}`,
   'window.benchResult !== undefined',
   30 * 60_000,
+  gpu ? GPU_FLAGS : undefined,
 );
 const r = await page.evaluate(() => window.benchResult);
 await browser.close();
@@ -25,6 +32,8 @@ if (!r.ok) {
   process.exit(1);
 }
 console.log(`${r.userAgent}\n${r.cores} logical cores; ${r.n} frames after 2 warm-up frames; medians`);
+console.log(`WebGPU adapter: ${JSON.stringify(r.adapter)}; cross-origin isolated: ${r.crossOriginIsolated}`);
+for (const [file, d] of Object.entries(r.downloads)) console.log(`downloaded ${file}: ${d.bodyBytes} bytes`);
 console.log('codec              backend  size      encode ms  decode ms   bytes    bpp   enc×jpeg dec×jpeg');
 for (const x of r.results) {
   const jpeg = r.results.find((j) => j.size === x.size && j.backend === 'browser');
@@ -36,5 +45,14 @@ for (const x of r.results) {
       .padStart(9)} ${(x.decodeMs / jpeg.decodeMs).toFixed(1).padStart(8)}`,
   );
 }
+for (const x of r.results.filter((x) => x.createMs !== undefined)) {
+  console.log(
+    `${x.backend}: load ${x.createMs.toFixed(0)} ms, first frame at ${x.size}: encode ${x.firstEncodeMs.toFixed(1)} ms, decode ${x.firstDecodeMs.toFixed(1)} ms${x.backendNote ? ` (${x.backendNote})` : ''}`,
+  );
+}
 const json = opt('--json', null);
 if (json) writeFileSync(json, JSON.stringify(r, null, 1) + '\n');
+if (gpu && (!r.adapter || r.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(JSON.stringify(r.adapter)))) {
+  console.error('no hardware WebGPU adapter on this machine: the figures above are a software rasteriser\'s, not a GPU\'s');
+  process.exit(2);
+}

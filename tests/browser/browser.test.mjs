@@ -72,12 +72,44 @@ for (const backend of ['cpu', 'webgpu']) {
   });
 }
 
-test('auto picks WebGPU where Chromium offers an adapter', async () => {
-  const r = await page.evaluate(async () => {
-    const enc = await aic.AicEncoder.create({ backend: 'auto' });
-    return { backend: enc.backend, note: enc.backendNote };
-  });
-  assert.equal(r.backend, 'webgpu', r.note);
+test('auto stays on the CPU module on a fallback adapter; WebGPU is fetched only when asked for', async () => {
+  // A fresh page: nothing loaded yet. Chromium's only adapter here is SwiftShader, which says
+  // it is a fallback adapter.
+  const fresh = await browser.newPage();
+  try {
+    await fresh.goto(`${server.url}/tests/browser/pages/harness.html`);
+    await fresh.waitForFunction('window.harnessReady === true');
+    const r = await fresh.evaluate(async () => {
+      const fetched = () =>
+        performance
+          .getEntriesByType('resource')
+          .map((e) => e.name.split('/').pop())
+          .filter((n) => /\.(wasm|safetensors)$/.test(n));
+      const adapter = await navigator.gpu.requestAdapter();
+      const enc = await aic.AicEncoder.create({ backend: 'auto' });
+      const afterAuto = fetched();
+      const gpu = await aic.AicDecoder.create({ backend: 'webgpu' });
+      await aic.AicDecoder.create({ backend: 'webgpu' });
+      return {
+        fallback: adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter,
+        backend: enc.backend,
+        note: enc.backendNote,
+        afterAuto,
+        gpuBackend: gpu.backend,
+        afterWebgpu: fetched(),
+        info: aic.modelInfo(),
+      };
+    });
+    assert.equal(r.fallback, true);
+    assert.equal(r.backend, 'cpu');
+    assert.match(r.note, /fallback/);
+    assert.deepEqual(r.afterAuto.sort(), ['aic-fp1h.safetensors', 'aic_cpu_bg.wasm']);
+    assert.equal(r.gpuBackend, 'webgpu');
+    assert.deepEqual(r.afterWebgpu.sort(), ['aic-fp1h.safetensors', 'aic_cpu_bg.wasm', 'aic_webgpu_bg.wasm']);
+    assert.equal(r.info.modelId, 2);
+  } finally {
+    await fresh.close();
+  }
 });
 
 test('WebGPU and CPU decode the same bytes to the same picture within float noise', async () => {

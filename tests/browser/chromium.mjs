@@ -20,11 +20,23 @@ export const FLAGS = [
 ];
 
 /**
- * Launches the browser, opens `url` and waits until `ready` (a JS expression) holds; page
- * errors are echoed. `timeout` is in ms.
+ * Flags for a machine with a GPU (the WebGPU benchmark, `bench.mjs --gpu`): WebGPU on the
+ * hardware adapter through Vulkan, the GPU block list ignored, the camera flags kept.
  */
-export async function openPage(url, ready = 'window.harnessReady === true', timeout = 120_000) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+export const GPU_FLAGS = [
+  ...FLAGS,
+  '--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan',
+  '--use-angle=vulkan',
+  '--ignore-gpu-blocklist',
+  '--enable-gpu',
+];
+
+/**
+ * Launches the browser, opens `url` and waits until `ready` (a JS expression) holds; page
+ * errors are echoed. `timeout` is in ms; `args` replaces the default flags.
+ */
+export async function openPage(url, ready = 'window.harnessReady === true', timeout = 120_000, args = FLAGS) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
   const page = await browser.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' || process.env.AIC_VERBOSE) console.log(`[page] ${m.text()}`);

@@ -45,7 +45,7 @@ before(async () => {
     `the fake-camera clip ${CLIP} is missing: make it with \`bash scripts/fetch-clips.sh --tests-only\``,
   );
   assert.ok(
-    existsSync(join(DIST, 'index.js')) && existsSync(join(DIST, 'wasm/aic_wasm_bg.wasm')),
+    existsSync(join(DIST, 'index.js')) && existsSync(join(DIST, 'wasm/aic_cpu_bg.wasm')),
     `${DIST} is missing: build the package first (cd npm && npm run build)`,
   );
   server = await startDemoServer(0, { dist: DIST });

@@ -8,6 +8,8 @@
 //! - [`encoder`] / [`decoder`]: frames (RGBA) to AIC bytes and back, asynchronously.
 //! - [`packets`]: the packetizer and reassembler for `RTCDataChannel` messages.
 //! - [`feedback`]: feedback messages from a receiver and the bandwidth estimate they drive.
+//! - `receiver` (CPU module): the core's live-video receiver (loss, key-frame requests,
+//!   deadline, reports).
 //! - [`error`]: core errors as JavaScript `Error`s with a stable `code`.
 //!
 //! Nothing here blocks: every read back from the GPU is awaited (`into_data_async`).
@@ -18,6 +20,8 @@ pub mod encoder;
 pub mod error;
 pub mod feedback;
 pub mod packets;
+#[cfg(feature = "cpu")]
+pub mod receiver;
 
 use wasm_bindgen::prelude::*;
 

@@ -18,10 +18,16 @@ function testCard(width, height) {
 
 async function main() {
   const frame = testCard(128, 96);
+  // 'auto' takes the CPU module here (Chromium's WebGPU adapter is a software fallback); the
+  // WebGPU module is fetched only for the decoder that asks for it.
   const encoder = await AicEncoder.create({ backend: 'auto', quality: 3 });
   const decoder = await AicDecoder.create({ backend: 'auto' });
+  const gpu = await AicDecoder.create({ backend: 'webgpu' });
   const bytes = await encoder.encode(frame);
   const image = await decoder.decode(bytes);
+  const onGpu = await gpu.decode(bytes);
+  let gpuDiff = 0;
+  for (let i = 0; i < image.data.length; i++) gpuDiff = Math.max(gpuDiff, Math.abs(image.data[i] - onGpu.data[i]));
   const view = document.querySelector('#view');
   [view.width, view.height] = [image.width, image.height];
   view.getContext('2d').putImageData(image, 0, 0);
@@ -33,6 +39,13 @@ async function main() {
   window.result = {
     ok: true,
     backend: encoder.backend,
+    backendNote: encoder.backendNote,
+    gpuBackend: gpu.backend,
+    gpuDiff,
+    wasmFiles: performance
+      .getEntriesByType('resource')
+      .map((e) => e.name.split('/').pop())
+      .filter((n) => n.endsWith('.wasm') || n.endsWith('.safetensors')),
     bytes: bytes.length,
     codec: encoder.lastStats.codec,
     width: image.width,
