@@ -47,7 +47,9 @@ impl WasmReceiver {
     /// and changes nothing.
     #[wasm_bindgen(js_name = handlePacket)]
     pub fn handle_packet(&mut self, packet: &[u8], now_ms: f64) -> Result<(), JsValue> {
-        self.inner.handle_packet(packet, us(now_ms)).map_err(js_error)
+        self.inner
+            .handle_packet(packet, us(now_ms))
+            .map_err(js_error)
     }
 
     /// Advances time to `now_ms`: declares frames lost, decodes what waited.
