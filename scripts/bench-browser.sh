@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v chromium >/dev/null || bash scripts/apt-install.sh chromium
-[ -f npm/dist/wasm/aic_cpu_bg.wasm ] && [ -f npm/dist/wasm/aic_webgpu_bg.wasm ] || (cd npm && npm run build)
+if [ ! -f npm/dist/wasm/aic_cpu_bg.wasm ] || [ ! -f npm/dist/wasm/aic_webgpu_bg.wasm ]; then
+  (cd npm && npm run build)
+fi
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 exec node tests/browser/bench.mjs "$@"
