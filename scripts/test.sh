@@ -76,7 +76,7 @@ bash scripts/validate-manifests.sh
 step "aic serve: three nodes in network namespaces behind haproxy (tests/cluster/three-nodes.sh)"
 AIC_BIN="$CARGO_TARGET_DIR/debug/aic" bash tests/cluster/three-nodes.sh 2>&1 | tee "$CACHE/cluster-test-output.txt"
 
-step "npm package: aic-wasm for wasm32 (release), wasm-bindgen, wasm-opt (npm/scripts/build.sh)"
+step "npm package: the CPU module, the threaded CPU module (nightly, build-std) and the WebGPU module for wasm32, wasm-bindgen, wasm-opt (npm/scripts/build.sh)"
 (cd npm && npm run build)
 
 step "npm package in Node (node --test)"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds the npm package into npm/dist from crates/wasm: two wasm32 modules in the `wasm`
-# profile (Cargo.toml) — the CPU module (feature `cpu`: Burn's Flex, SIMD128) and the WebGPU
-# module (feature `webgpu`) —, their wasm-bindgen glue (wasm-bindgen-cli at exactly the
+# Builds the npm package into npm/dist from crates/wasm: three wasm32 modules in the `wasm`
+# profile (Cargo.toml) — the CPU module (feature `cpu`: Burn's Flex, SIMD128), the same with
+# threads (`cpu_mt`, feature `threads`: rayon on Web Workers through wasm-bindgen-rayon, built
+# with the image's nightly toolchain, `-Z build-std` and `+atomics`) and the WebGPU module
+# (feature `webgpu`) —, their wasm-bindgen glue (wasm-bindgen-cli at exactly the
 # version in Cargo.lock, installed if missing), wasm-opt from the npm package `binaryen`, the
 # weights file (float16, outside both modules), then the hand-written API (src/).
-#   AIC_MODULES="cpu"    rebuild only the CPU module (the WebGPU one in dist, if any, is kept)
+#   AIC_MODULES="cpu"    rebuild only the CPU module (the others in dist, if any, are kept)
 #   AIC_WASM_OPT=-O2     another wasm-opt level (default -Oz); AIC_NO_WASM_OPT=1 skips it
 #   AIC_WASM_PROFILE=release  another cargo profile (to measure the size steps)
 set -euo pipefail
@@ -13,7 +15,10 @@ cd "$(dirname "$0")/.."
 ROOT="$(cd .. && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aic/target}"
 PROFILE="${AIC_WASM_PROFILE:-wasm}"
-MODULES="${AIC_MODULES:-cpu webgpu}"
+MODULES="${AIC_MODULES:-cpu cpu_mt webgpu}"
+# The threaded build needs a nightly compiler with the standard library's sources: the image's
+# `nightly` toolchain (rustup), whose rust-src component is added here if missing.
+NIGHTLY="${AIC_NIGHTLY:-nightly}"
 WASM_OPT_LEVEL="${AIC_WASM_OPT:--Oz}"
 
 version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' "$ROOT/Cargo.lock")
@@ -38,12 +43,21 @@ gz() { gzip -9 -c "$1" | wc -c; }
 
 for module in $MODULES; do
   start=$(date +%s)
+  toolchain=() build_std=() features="$module" opt_threads=() flags=()
+  if [ "$module" = cpu_mt ]; then
+    rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src' \
+      || rustup component add rust-src --toolchain "$NIGHTLY"
+    echo "cpu_mt: $(rustup run "$NIGHTLY" rustc --version)"
+    toolchain=("+$NIGHTLY") build_std=(-Z "build-std=panic_abort,std") features=threads opt_threads=(--enable-threads)
+    # Shared memory (atomics) for the Workers; at most 2 GiB of it.
+    flags=(env "RUSTFLAGS=-C target-feature=+atomics,+bulk-memory,+mutable-globals -C link-arg=--max-memory=2147483648")
+  fi
   # Our crates are rebuilt each time (see scripts/test.sh: artifacts of another clone sharing
   # the target dir could pass as fresh); dependencies stay cached.
-  cargo clean --quiet --profile "$PROFILE" --target wasm32-unknown-unknown -p aic-core -p aic-wasm \
+  "${flags[@]}" cargo "${toolchain[@]}" clean --quiet --profile "$PROFILE" --target wasm32-unknown-unknown -p aic-core -p aic-wasm \
     --manifest-path "$ROOT/Cargo.toml"
-  cargo build --locked --profile "$PROFILE" -p aic-wasm --no-default-features --features "$module" \
-    --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml"
+  "${flags[@]}" cargo "${toolchain[@]}" build --locked --profile "$PROFILE" -p aic-wasm --no-default-features --features "$features" \
+    --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" "${build_std[@]}"
   dir="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$PROFILE"
   [ "$PROFILE" = dev ] && dir="$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug"
   wasm-bindgen --target web --remove-name-section --remove-producers-section \
@@ -53,7 +67,7 @@ for module in $MODULES; do
   if [ "${AIC_NO_WASM_OPT:-0}" != 1 ]; then
     node_modules/.bin/wasm-opt "$WASM_OPT_LEVEL" --enable-simd --enable-bulk-memory \
       --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-      --enable-reference-types --enable-multivalue "$wasm" -o "$wasm.opt"
+      --enable-reference-types --enable-multivalue "${opt_threads[@]}" "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"
   fi
   echo "module $module ($PROFILE, $(($(date +%s) - start)) s): $((before / 1024)) KiB from wasm-bindgen," \

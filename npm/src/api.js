@@ -4,23 +4,14 @@
 //
 // Two modules and one weights file (docs/browser.md):
 // - the CPU module (Burn's Flex, SIMD128), which every page loads with `initAic()`; it also
-//   holds the packetizer, reassembler and rate estimate;
+//   holds the packetizer, reassembler, rate estimate and live receiver. In a cross-origin
+//   isolated Worker it is the threaded build (`aic_cpu_mt`: Flex's conv and gemm on a rayon
+//   pool of Workers, wasm-bindgen-rayon); elsewhere, or if that fails, the one-thread build;
 // - the WebGPU module, fetched only when an encoder or decoder runs on WebGPU: `backend:
 //   'webgpu'`, or `'auto'` where `navigator.gpu.requestAdapter()` gives a hardware adapter
 //   (a fallback one, such as SwiftShader, is slower than the CPU module);
 // - the weights (`aic-fp1h.safetensors`, float16), fetched once in parallel with the CPU
 //   module and handed to each module; the browser's HTTP cache keeps them.
-import initCpu, {
-  WasmEncoder,
-  WasmDecoder,
-  Packetizer,
-  Reassembler,
-  RateEstimate,
-  formatVersion,
-  modelInfo,
-  setWeights,
-  WasmReceiver,
-} from './wasm/aic_cpu.js';
 import { toRgba, toBytes, codedError } from './frames.js';
 
 /** The weights file, beside the modules. */
@@ -28,12 +19,17 @@ export const WEIGHTS_FILE = 'aic-fp1h.safetensors';
 
 let ready = null;
 let loaded = false;
+/** The CPU module's glue in use (aic_cpu.js or aic_cpu_mt.js), once loaded. */
+let cpu = null;
+let threads = 0;
+let threadsNote = null;
 let weights = null;
 let gpuSource;
 let gpuModule = null;
 let adapterCheck = null;
 const defaults = {
   cpu: async () => undefined,
+  cpuThreads: async () => undefined,
   webgpu: async () => undefined,
   weights: async () => new URL(`./wasm/${WEIGHTS_FILE}`, import.meta.url),
 };
@@ -57,22 +53,55 @@ async function bytesOf(source, what) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** How many threads the CPU module should use here: 0 for the one-thread build. */
+function wantedThreads(o) {
+  if (o.threads === false || o.threads === 0) return 0;
+  const inWorker = typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope;
+  // Rayon blocks the calling thread (Atomics.wait), which a page's main thread may not do;
+  // shared memory needs cross-origin isolation (COOP/COEP).
+  if (!inWorker || !globalThis.crossOriginIsolated) return 0;
+  const n = typeof o.threads === 'number' ? o.threads : (globalThis.navigator?.hardwareConcurrency ?? 1);
+  return n > 1 ? Math.min(n, 16) : 0;
+}
+
+/** Loads the CPU module: the threaded build when `n` > 0 and it starts, else the one-thread one. */
+async function loadCpu(o, n) {
+  if (n > 0) {
+    try {
+      // Not a static specifier: bundlers leave the threaded build (and its Worker snippet)
+      // alone; served as the package ships it, it loads, else the one-thread build does.
+      const glue = await import(/* @vite-ignore */ new URL('./wasm/aic_cpu_mt.js', import.meta.url).href);
+      const source = o.cpuThreads ?? (await defaults.cpuThreads());
+      await glue.default(source === undefined ? undefined : { module_or_path: source });
+      await glue.initThreadPool(n);
+      return { glue, threads: n };
+    } catch (e) {
+      threadsNote = `the threaded CPU module did not start (${e?.message ?? e}): one thread`;
+    }
+  }
+  const glue = await import('./wasm/aic_cpu.js');
+  const source = o.cpu ?? (await defaults.cpu());
+  await glue.default(source === undefined ? undefined : { module_or_path: source });
+  return { glue, threads: 0 };
+}
+
 /**
  * Loads the CPU module and the weights once (in parallel). Called by every `create`; call it
- * yourself to say where the files are: `initAic({ cpu, webgpu, weights })`, each a URL,
- * Response or bytes (`cpu` and `webgpu` also a WebAssembly.Module). A single argument that is
- * not such an object is the CPU module's location.
+ * yourself to say where the files are: `initAic({ cpu, cpuThreads, webgpu, weights })`, each a
+ * URL, Response or bytes (modules also a WebAssembly.Module), or to set `threads` (a number,
+ * or false for one thread; the default is every core, in a cross-origin-isolated Worker only).
+ * A single argument that is not such an object is the CPU module's location.
  */
 export function initAic(options) {
   if (!ready) {
     const o = options === undefined ? {} : isOptions(options) ? options : { cpu: options };
     ready = (async () => {
-      const cpu = o.cpu ?? (await defaults.cpu());
-      const [bytes] = await Promise.all([
+      const [bytes, loadedCpu] = await Promise.all([
         (async () => bytesOf(o.weights ?? (await defaults.weights()), 'weights'))(),
-        initCpu(cpu === undefined ? undefined : { module_or_path: cpu }),
+        loadCpu(o, wantedThreads(o)),
       ]);
-      setWeights(bytes);
+      loadedCpu.glue.setWeights(bytes);
+      ({ glue: cpu, threads } = loadedCpu);
       weights = bytes;
       gpuSource = o.webgpu;
       loaded = true;
@@ -82,6 +111,20 @@ export function initAic(options) {
     });
   }
   return ready;
+}
+
+/** The CPU module's glue; a coded Error before initAic() has finished. */
+function cpuGlue() {
+  if (!cpu) throw codedError('unavailable', 'await initAic() (or any create) first');
+  return cpu;
+}
+
+/**
+ * Threads the CPU module runs the model on: 0 for the one-thread build, else the size of its
+ * pool; `note` says why there are none where threads were wanted.
+ */
+export function cpuThreads() {
+  return { threads, note: threadsNote };
 }
 
 /** The WebGPU module, fetched and given the weights on first use. */
@@ -136,7 +179,6 @@ function noHardwareAdapter() {
  */
 async function pick(backend) {
   await initAic();
-  const cpu = { WasmEncoder, WasmDecoder };
   if (backend === 'webgpu') return { glue: await webgpuModule(), backend, note: null };
   if (backend !== 'auto') return { glue: cpu, backend, note: null };
   let note = await noHardwareAdapter();
@@ -158,7 +200,7 @@ async function createOn(backend, make) {
   } catch (e) {
     if (!p.fallback) throw e;
     const note = `WebGPU failed: ${e?.message ?? e}`;
-    return { inner: await make({ WasmEncoder, WasmDecoder }, 'cpu'), note };
+    return { inner: await make(cpu, 'cpu'), note };
   }
 }
 
@@ -193,7 +235,7 @@ export class AicEncoder {
   static async create({ backend = 'auto', quality = 3, codec = 'auto' } = {}) {
     if (codec === 'zlib') {
       await initAic();
-      return new AicEncoder(await WasmEncoder.create('cpu', 'zlib', quality));
+      return new AicEncoder(await cpu.WasmEncoder.create('cpu', 'zlib', quality));
     }
     const { inner, note } = await createOn(backend, (glue, b) => glue.WasmEncoder.create(b, String(codec), quality));
     return new AicEncoder(inner, note);
@@ -302,8 +344,8 @@ export class AicLiveSender {
     this.#channel = channel;
     this.#encoder = encoder;
     this.#fps = fps;
-    this.#packetizer = new Packetizer(maxPacketBytes);
-    this.#estimate = new RateEstimate(maxKbps, Math.min(minKbps, maxKbps));
+    this.#packetizer = new (cpuGlue().Packetizer)(maxPacketBytes);
+    this.#estimate = new (cpuGlue().RateEstimate)(maxKbps, Math.min(minKbps, maxKbps));
     this.stats.estimateKbps = this.#estimate.kbps;
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = this.#lowWater();
@@ -471,7 +513,7 @@ export class AicSender {
   constructor(channel, { maxPacketBytes } = {}) {
     if (!loaded) throw codedError('unavailable', 'await AicEncoder/AicDecoder.create() or initAic() first');
     this.#channel = channel;
-    this.#packetizer = new Packetizer(maxPacketBytes);
+    this.#packetizer = new (cpuGlue().Packetizer)(maxPacketBytes);
   }
 
   /** Sends one frame; returns the number of packets sent. */
@@ -492,7 +534,7 @@ export class AicReceiver {
   /** @param {RTCDataChannel} channel @param {(frame: Uint8Array) => void} onFrame */
   constructor(channel, onFrame) {
     if (!loaded) throw codedError('unavailable', 'await AicEncoder/AicDecoder.create() or initAic() first');
-    this.#reassembler = new Reassembler();
+    this.#reassembler = new (cpuGlue().Reassembler)();
     this.#onFrame = onFrame;
     if (channel) {
       channel.binaryType = 'arraybuffer';
@@ -561,7 +603,7 @@ export class AicLiveReceiver {
    */
   static async create(channel, onFrame, { deadlineMs = 400 } = {}) {
     await initAic();
-    return new AicLiveReceiver(await WasmReceiver.create(Number(deadlineMs)), channel, onFrame);
+    return new AicLiveReceiver(await cpu.WasmReceiver.create(Number(deadlineMs)), channel, onFrame);
   }
 
   /** Whether the receiver waits for a key frame. */
@@ -624,4 +666,36 @@ export class AicLiveReceiver {
   }
 }
 
-export { Packetizer, Reassembler, RateEstimate, formatVersion, modelInfo };
+// The CPU module's helpers, from whichever build initAic loaded (a wrapper's constructor
+// returns the module's own object).
+
+/** Splits AIC frames into packets of at most `maxPacketBytes` (default 16 KiB). */
+export class Packetizer {
+  constructor(maxPacketBytes) {
+    return new (cpuGlue().Packetizer)(maxPacketBytes);
+  }
+}
+
+/** Puts packets back together into frames (reordering, duplicates, expiry). */
+export class Reassembler {
+  constructor() {
+    return new (cpuGlue().Reassembler)();
+  }
+}
+
+/** The core's bandwidth estimate, driven by receiver feedback. */
+export class RateEstimate {
+  constructor(maxKbps, minKbps) {
+    return new (cpuGlue().RateEstimate)(maxKbps, minKbps);
+  }
+}
+
+/** The AIC format version this build reads and writes. */
+export function formatVersion() {
+  return cpuGlue().formatVersion();
+}
+
+/** The model id and weights hash of the loaded weights. */
+export function modelInfo() {
+  return cpuGlue().modelInfo();
+}

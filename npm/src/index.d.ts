@@ -66,8 +66,12 @@ export type AicSource = string | URL | Request | Response | BufferSource | WebAs
 
 /** The files the package loads, each beside the entry module by default (`dist/wasm/`). */
 export interface AicSources {
-  /** The CPU module, `aic_cpu_bg.wasm`: loaded by every page. */
+  /** The CPU module, `aic_cpu_bg.wasm`: loaded by every page (one thread). */
   cpu?: AicSource;
+  /** The threaded CPU module, `aic_cpu_mt_bg.wasm`: loaded instead in a cross-origin-isolated Worker. */
+  cpuThreads?: AicSource;
+  /** Threads for the CPU module: a number, or false for one (default: every core, in a cross-origin-isolated Worker only). */
+  threads?: number | false;
   /** The WebGPU module, `aic_webgpu_bg.wasm`: fetched only when a codec runs on WebGPU. */
   webgpu?: AicSource;
   /** The weights, `aic-fp1h.safetensors` (float16), fetched once and given to each module. */
@@ -79,6 +83,9 @@ export interface AicSources {
  * locations if you serve the files elsewhere. A single source is the CPU module's.
  */
 export function initAic(sources?: AicSources | AicSource): Promise<void>;
+
+/** Threads the CPU module runs on (0: the one-thread build) and why not, where threads were wanted. */
+export function cpuThreads(): { threads: number; note: string | null };
 
 /** The weights file name (`aic-fp1h.safetensors`). */
 export const WEIGHTS_FILE: string;

@@ -2,6 +2,7 @@
 // and webpack follow the `new URL(..., import.meta.url)` in the glue and in api.js.
 export {
   initAic,
+  cpuThreads,
   WEIGHTS_FILE,
   AicEncoder,
   AicDecoder,

@@ -1,7 +1,9 @@
 // Opens pages/bench.html in headless Chromium and prints ms per frame (medians) at 320x240
 // and 640x480 for each backend, with the browser's JPEG as the baseline of the same run, the
 // time to load each backend and its first frame, and what the page downloaded.
-// Usage: node bench.mjs [--n 10] [--backends cpu,webgpu] [--gpu] [--json out.json]
+// Usage: node bench.mjs [--n 10] [--backends cpu,webgpu] [--workers] [--gpu] [--json out.json]
+//   --workers  the AIC rows run in module Workers (as an app's codec Worker): the CPU with
+//              threads (the threaded module; the test server sends COOP/COEP) and with one
 //   --gpu  Chromium on the machine's GPU (Vulkan through ANGLE, a hardware WebGPU adapter) and
 //          only the WebGPU backend unless --backends says otherwise; it stops with exit code 2
 //          when the adapter it gets is a software one (no GPU: nothing to measure).
@@ -14,12 +16,13 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const n = opt('--n', '10');
 const gpu = args.includes('--gpu');
+const workers = args.includes('--workers');
 const backends = opt('--backends', gpu ? 'webgpu' : 'cpu,webgpu');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const server = await serve(ROOT);
 const { browser, page } = await openPage(
-  `${server.url}/tests/browser/pages/bench.html?n=${n}&backends=${backends}`,
+  `${server.url}/tests/browser/pages/bench.html?n=${n}&backends=${backends}${workers ? '&workers=1' : ''}`,
   'window.benchResult !== undefined',
   30 * 60_000,
   gpu ? GPU_FLAGS : undefined,
@@ -34,11 +37,11 @@ if (!r.ok) {
 console.log(`${r.userAgent}\n${r.cores} logical cores; ${r.n} frames after 2 warm-up frames; medians`);
 console.log(`WebGPU adapter: ${JSON.stringify(r.adapter)}; cross-origin isolated: ${r.crossOriginIsolated}`);
 for (const [file, d] of Object.entries(r.downloads)) console.log(`downloaded ${file}: ${d.bodyBytes} bytes`);
-console.log('codec              backend  size      encode ms  decode ms   bytes    bpp   enc×jpeg dec×jpeg');
+console.log('codec              backend     size      encode ms  decode ms   bytes    bpp   enc×jpeg dec×jpeg');
 for (const x of r.results) {
   const jpeg = r.results.find((j) => j.size === x.size && j.backend === 'browser');
   console.log(
-    `${x.codec.padEnd(18)} ${x.backend.padEnd(8)} ${x.size.padEnd(9)} ${x.encodeMs.toFixed(1).padStart(9)} ${x.decodeMs
+    `${x.codec.padEnd(18)} ${(x.backend + (x.where === 'worker' ? (x.threads ? ` ×${x.threads}` : ' ×1') : '')).padEnd(11)} ${x.size.padEnd(9)} ${x.encodeMs.toFixed(1).padStart(9)} ${x.decodeMs
       .toFixed(1)
       .padStart(10)} ${String(x.bytes).padStart(7)} ${x.bpp.toFixed(3).padStart(6)} ${(x.encodeMs / jpeg.encodeMs)
       .toFixed(1)
@@ -47,7 +50,7 @@ for (const x of r.results) {
 }
 for (const x of r.results.filter((x) => x.createMs !== undefined)) {
   console.log(
-    `${x.backend}: load ${x.createMs.toFixed(0)} ms, first frame at ${x.size}: encode ${x.firstEncodeMs.toFixed(1)} ms, decode ${x.firstDecodeMs.toFixed(1)} ms${x.backendNote ? ` (${x.backendNote})` : ''}`,
+    `${x.backend}${x.where === 'worker' ? ` (worker, ${x.threads || 1} thread${x.threads > 1 ? 's' : ''})` : ''}: load ${x.createMs.toFixed(0)} ms, first frame at ${x.size}: encode ${x.firstEncodeMs.toFixed(1)} ms, decode ${x.firstDecodeMs.toFixed(1)} ms${x.backendNote ? ` (${x.backendNote})` : ''}${x.threadsNote ? ` (${x.threadsNote})` : ''}`,
   );
 }
 const json = opt('--json', null);

@@ -112,6 +112,28 @@ test('auto stays on the CPU module on a fallback adapter; WebGPU is fetched only
   }
 });
 
+test('threads: in a cross-origin-isolated Worker the threaded CPU module runs on every core and codes the same latents', async () => {
+  const r = await page.evaluate(async () => {
+    const img = await h.loadPpm('/tests/fixtures/generated/xplat.ppm');
+    const run = (threads) =>
+      new Promise((ok, fail) => {
+        const w = new Worker(new URL('/tests/browser/pages/round-trip-worker.js', location.href), { type: 'module' });
+        w.onmessage = ({ data }) => (w.terminate(), data.ok ? ok(data) : fail(new Error(`${data.code}: ${data.error}`)));
+        w.onerror = (e) => fail(new Error(e.message));
+        w.postMessage({ img: { data: img.data, width: img.width, height: img.height }, threads });
+      });
+    const [mt, st] = [await run(undefined), await run(false)];
+    let maxDiff = 0;
+    for (let i = 0; i < mt.rgba.length; i++) maxDiff = Math.max(maxDiff, Math.abs(mt.rgba[i] - st.rgba[i]));
+    return { isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, mt: mt.threads, st: st.threads, latents: [mt.latents, st.latents], maxDiff };
+  });
+  assert.ok(r.isolated, 'the test server sends COOP/COEP');
+  assert.equal(r.mt.threads, r.cores, r.mt.note ?? '');
+  assert.equal(r.st.threads, 0);
+  assert.deepEqual(r.latents[0], r.latents[1]);
+  assert.ok(r.maxDiff <= 1, `max difference ${r.maxDiff}`);
+});
+
 test('WebGPU and CPU decode the same bytes to the same picture within float noise', async () => {
   const r = await page.evaluate(async () => {
     const img = await h.loadPpm('/tests/fixtures/generated/xplat.ppm');

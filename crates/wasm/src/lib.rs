@@ -25,6 +25,10 @@ pub mod receiver;
 
 use wasm_bindgen::prelude::*;
 
+/// Starts the rayon pool of `n` Web Workers (threaded CPU module only; `initThreadPool` in JS).
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 /// The AIC format version this build reads and writes.
 #[wasm_bindgen(js_name = formatVersion)]
 pub fn format_version() -> u8 {
