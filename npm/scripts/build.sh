@@ -49,8 +49,11 @@ for module in $MODULES; do
       || rustup component add rust-src --toolchain "$NIGHTLY"
     echo "cpu_mt: $(rustup run "$NIGHTLY" rustc --version)"
     toolchain=("+$NIGHTLY") build_std=(-Z "build-std=panic_abort,std") features=threads opt_threads=(--enable-threads)
-    # Shared memory (atomics) for the Workers; at most 2 GiB of it.
-    flags=(env "RUSTFLAGS=-C target-feature=+atomics,+bulk-memory,+mutable-globals -C link-arg=--max-memory=2147483648")
+    # Shared, imported memory (atomics) for the Workers, at most 2 GiB, and the thread-local
+    # storage symbols wasm-bindgen's thread start-up needs.
+    link=(--shared-memory --import-memory --max-memory=2147483648 --export=__wasm_init_tls
+      --export=__tls_size --export=__tls_align --export=__tls_base)
+    flags=(env "RUSTFLAGS=-C target-feature=+atomics,+bulk-memory,+mutable-globals$(printf ' -C link-arg=%s' "${link[@]}")")
   fi
   # Our crates are rebuilt each time (see scripts/test.sh: artifacts of another clone sharing
   # the target dir could pass as fresh); dependencies stay cached.

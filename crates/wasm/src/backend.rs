@@ -199,8 +199,8 @@ const WARM_UP_SIDE: u32 = 64;
 
 /// Codes one small grey frame through the analysis and synthesis transforms while the model
 /// loads, so the first real frame does not pay for one-time work: WebGPU compiles its shaders,
-/// the CPU backend sets up its kernels (measured: the first 320×240 frame took 102 ms to
-/// encode and 119 ms to decode without it, against 10 and 47 ms after).
+/// the CPU backend sets up its kernels. (The first frame of a larger size still grows the
+/// wasm memory once: `docs/browser.md` gives first-frame times.)
 async fn warm_up(model: &Arc<NeuralCodec>) -> Result<(), JsValue> {
     use aic_core::{CodecChoice, Decoder, Encoder, EncoderConfig, Frame, PixelFormat};
     let side = WARM_UP_SIDE;
