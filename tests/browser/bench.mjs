@@ -2,6 +2,9 @@
 // and 640x480 for each backend, with the browser's JPEG as the baseline of the same run, the
 // time to load each backend and its first frame, and what the page downloaded.
 // Usage: node bench.mjs [--n 10] [--backends cpu,webgpu] [--workers] [--gpu] [--json out.json]
+//        node bench.mjs --video [--clip URL] [--width 640] [--height 480] [--frames 60] [--kbps 300]
+//   --video    live video (pages/bench-video.html): a clip at a bitrate, AIC with threads and
+//              with one thread (Workers) against the browser's VP8 (WebCodecs) in the same run
 //   --workers  the AIC rows run in module Workers (as an app's codec Worker): the CPU with
 //              threads (the threaded module; the test server sends COOP/COEP) and with one
 //   --gpu  Chromium on the machine's GPU (Vulkan through ANGLE, a hardware WebGPU adapter) and
@@ -21,6 +24,39 @@ const backends = opt('--backends', gpu ? 'webgpu' : 'cpu,webgpu');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const server = await serve(ROOT);
+if (args.includes('--video')) {
+  // Live video: AIC (threads and one thread, in Workers) against the browser's VP8.
+  const params = new URLSearchParams({
+    clip: opt('--clip', '/tests/fixtures/generated/clips/talking-320x240.y4m'),
+    width: opt('--width', '640'),
+    height: opt('--height', '480'),
+    frames: opt('--frames', '60'),
+    kbps: opt('--kbps', '300'),
+    fps: opt('--fps', '25'),
+  });
+  const { browser, page } = await openPage(
+    `${server.url}/tests/browser/pages/bench-video.html?${params}`,
+    'window.benchResult !== undefined',
+    30 * 60_000,
+  );
+  const r = await page.evaluate(() => window.benchResult);
+  await browser.close();
+  await server.close();
+  if (!r.ok) {
+    console.error(`benchmark failed: ${r.code}: ${r.error}`);
+    process.exit(1);
+  }
+  console.log(`${r.userAgent}\n${r.cores} logical cores; ${r.clip} at ${r.width}x${r.height}, ${r.frames} frames (medians after 5), ${r.kbps} kbps, ${r.fps} fps`);
+  console.log('codec                        threads  encode ms  decode ms    kbps  skipped');
+  for (const x of r.results) {
+    console.log(
+      `${x.codec.padEnd(28)} ${String(x.threads ?? '-').padStart(7)} ${x.encodeMs.toFixed(1).padStart(10)} ${x.decodeMs.toFixed(1).padStart(10)} ${x.kbps.toFixed(0).padStart(7)}  ${x.skippedFraction == null ? '-' : `${(100 * x.skippedFraction).toFixed(0)} %`}`,
+    );
+  }
+  const out = opt('--json', null);
+  if (out) writeFileSync(out, JSON.stringify(r, null, 1) + '\n');
+  process.exit(0);
+}
 const { browser, page } = await openPage(
   `${server.url}/tests/browser/pages/bench.html?n=${n}&backends=${backends}${workers ? '&workers=1' : ''}`,
   'window.benchResult !== undefined',
