@@ -9,7 +9,8 @@
 //! Frame ◀──codec::Decoder── frame bytes ◀──────────────wire::Reassembler◀────┘
 //! ```
 //!
-//! - [`frame`]: owned pixels ([`Frame`], [`PixelFormat`]); [`color`]: RGB ⇄ I420.
+//! - [`frame`]: owned pixels ([`Frame`], [`PixelFormat`]); [`color`]: RGB ⇄ I420;
+//!   [`scale`]: half resolution and back (the latency budget's last step).
 //! - [`codec`]: [`Encoder`] / [`Decoder`]; the lossless zlib fallback ([`codec::zlib`]).
 //! - [`wire`]: frame header, packets and reassembly (spec: `docs/format.md`).
 //! - [`metrics`]: PSNR, SSIM, MS-SSIM.
@@ -57,6 +58,7 @@ pub mod planar;
 pub mod quality;
 pub mod rate;
 pub mod residual;
+pub mod scale;
 #[cfg(feature = "neural")]
 pub mod sequence;
 #[cfg(feature = "neural")]

@@ -36,7 +36,8 @@ pub struct SendConfig {
     pub seconds: f64,
     /// Largest packet, bytes.
     pub packet_bytes: usize,
-    /// The encoder's time budget per frame, ms (over it the sender drops the refinement layer).
+    /// The encoder's time budget per frame, ms (over it the sender drops the refinement layer,
+    /// then halves the resolution).
     pub latency_budget_ms: Option<f64>,
 }
 
@@ -51,8 +52,11 @@ pub struct SendReport {
     pub frames_sent: u64,
     /// Frames dropped unsent because the channel was behind (the encoder rolled back).
     pub frames_dropped: u64,
-    /// Times the sender switched its latency mode (refinement layer off or back on).
+    /// Times the sender switched its latency mode (refinement layer off or on, half or full
+    /// resolution).
     pub latency_switches: u64,
+    /// The latency mode at the end: `full`, `no_refinement` or `half_resolution`.
+    pub latency_mode: &'static str,
     /// Packets written to the channel.
     pub packets_sent: u64,
     /// Packets the channel's buffer refused (dropped, as a congested sender drops).
@@ -284,6 +288,7 @@ pub fn send_clip(
     let mut rtc = link.rtc;
     report.frames_dropped = sender.dropped_frames();
     report.latency_switches = sender.latency_switches();
+    report.latency_mode = sender.latency_mode().name();
     let seconds = config.seconds.max(1e-3);
     report.kbps = report.bytes_sent as f64 * 8.0 / 1000.0 / seconds;
     // Give the last frames time to be decoded, then read the server's view of the session.

@@ -244,8 +244,9 @@ fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back(
             p > 30.0,
             "frame {i}: {p:.2} dB (a drifting layer would fall far lower)"
         );
-        // The application's measurement: slow for the first 10 frames, then fast.
-        sender.on_encode_time(if i < 10 { 80_000 } else { 5_000 });
+        // The application's measurement: slow for the first 4 frames (one step down), then
+        // fast.
+        sender.on_encode_time(if i < 4 { 80_000 } else { 5_000 });
     }
     let on = refined
         .iter()
@@ -275,6 +276,52 @@ fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back(
         "{:?}",
         &refined[key..]
     );
+}
+
+#[test]
+fn far_over_its_budget_the_sender_halves_the_resolution_and_climbs_back_one_step_at_a_time() {
+    use aic_core::session::{LatencyMode, STEP_UP_FRAMES};
+    let (clip_frames, fps) = clip();
+    let neural = model();
+    let mut sender = sender_300(Arc::clone(&neural), fps, Some(20_000));
+    let mut receiver = aic_core::codec::Decoder::with_neural(Arc::clone(&neural));
+    let steps = STEP_UP_FRAMES as usize;
+    let n = 12 + 2 * steps + 10;
+    let mut modes = Vec::new();
+    let (w, h) = (clip_frames[0].width(), clip_frames[0].height());
+    for i in 0..n {
+        let f = &clip_frames[i % clip_frames.len()];
+        let t = (i as f64 * 1e6 / fps) as u64;
+        let (bytes, stats) = sender.push_frame(f, t).unwrap();
+        while sender.poll_transmit().is_some() {}
+        let d = receiver.decode(&bytes).unwrap();
+        // Whatever the mode, the receiver shows the frame at its size, close to the source.
+        assert_eq!((d.frame.width(), d.frame.height()), (w, h));
+        let p = aic_core::metrics::psnr(
+            &aic_core::color::to_i420(f),
+            &aic_core::color::to_i420(&d.frame),
+        )
+        .unwrap()
+        .overall;
+        assert!(p > 26.0, "frame {i}: {p:.2} dB");
+        modes.push((d.header.half, d.header.refined, stats.kind));
+        // Slow for 12 frames (two steps down), then fast enough to climb back.
+        sender.on_encode_time(if i < 12 { 80_000 } else { 2_000 });
+    }
+    let first_half = modes.iter().position(|m| m.0).expect("half resolution");
+    assert!(first_half <= 12, "half resolution from frame {first_half}");
+    // Every switch of resolution is a key frame, and half-resolution frames carry no layer.
+    for (i, pair) in modes.windows(2).enumerate() {
+        if pair[0].0 != pair[1].0 {
+            assert_eq!(pair[1].2, aic_core::wire::FrameKind::Key, "frame {}", i + 1);
+        }
+    }
+    assert!(modes.iter().all(|m| !(m.0 && m.1)));
+    let back = first_half + modes[first_half..].iter().position(|m| !m.0).unwrap();
+    assert!(back >= 12 + steps, "full resolution again at {back}");
+    assert_eq!(sender.latency_mode(), LatencyMode::Full, "climbed back");
+    assert_eq!(sender.latency_switches(), 4);
+    assert!(modes[n - 5..].iter().any(|m| m.1), "the layer is back");
 }
 
 /// Frames of `clip` through a video encoder numbered from `first_seq`, as packets per frame;

@@ -200,6 +200,7 @@ impl Encoder {
             timestamp_us,
             payload_len: payload.len() as u32,
             refined: false,
+            half: false,
         };
         let bytes = write_frame(&header, &payload)?;
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -314,8 +315,9 @@ impl Decoder {
             )
             .into());
         }
+        let (width, height) = header.coded_size();
         self.neural_for(&header.codec)?
-            .decode_latent(payload, header.quality, header.width, header.height)
+            .decode_latent(payload, header.quality, width, height)
             .map(Some)
     }
 
@@ -354,9 +356,23 @@ impl Decoder {
         payload: &[u8],
     ) -> Result<DecodedFrame> {
         let neural = Arc::clone(self.neural_for(&header.codec)?);
+        // A half-resolution frame decodes at its coded size (the sequence state lives there),
+        // then is doubled back to the header's size.
+        let (width, height) = header.coded_size();
+        let coded = FrameHeader {
+            width,
+            height,
+            half: false,
+            ..*header
+        };
         let (frame, stats) = match header.kind {
-            FrameKind::Key => self.sequence.decode_key(&neural, header, payload).await?,
-            FrameKind::Delta => self.sequence.decode_delta(&neural, header, payload).await?,
+            FrameKind::Key => self.sequence.decode_key(&neural, &coded, payload).await?,
+            FrameKind::Delta => self.sequence.decode_delta(&neural, &coded, payload).await?,
+        };
+        let frame = if header.half {
+            crate::scale::double(&frame, header.width, header.height)?
+        } else {
+            frame
         };
         Ok(DecodedFrame {
             header: *header,

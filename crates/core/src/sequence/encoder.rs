@@ -135,6 +135,8 @@ pub struct VideoEncoder {
     next_seq: u32,
     key_requested: bool,
     since_key: u32,
+    /// Frames are coded at half resolution ([`VideoEncoder::set_half`]).
+    half: bool,
 }
 
 impl VideoEncoder {
@@ -155,6 +157,7 @@ impl VideoEncoder {
             next_seq: 0,
             key_requested: false,
             since_key: 0,
+            half: false,
         })
     }
 
@@ -201,6 +204,21 @@ impl VideoEncoder {
         self.config.refinement = refinement;
     }
 
+    /// Codes frames at half resolution (halved before coding, `half` in the header, doubled
+    /// back by the decoder; never with the refinement layer) from the next frame, or back at
+    /// full resolution. A switch makes the next frame a key frame: the latent's grid changes.
+    pub fn set_half(&mut self, half: bool) {
+        if self.half != half {
+            self.key_requested = true;
+        }
+        self.half = half;
+    }
+
+    /// Whether frames are coded at half resolution.
+    pub fn is_half(&self) -> bool {
+        self.half
+    }
+
     /// After a rollback to the state before a frame captured at `captured_us` (dropped unsent):
     /// the rate controller forfeits that frame's interval, so the next frame is not sized to
     /// cover it ([`RateController::forfeit`]).
@@ -239,9 +257,17 @@ impl VideoEncoder {
     /// Encodes one frame without blocking. A failed call leaves the encoder as it was.
     pub async fn encode_async(
         &mut self,
-        frame: &Frame,
+        input: &Frame,
         timestamp_us: u64,
     ) -> Result<EncodedVideoFrame> {
+        // At half resolution everything below codes the halved frame; the header keeps the
+        // input's size for the decoder to restore.
+        let halved = if self.half {
+            Some(crate::scale::halve(input)?)
+        } else {
+            None
+        };
+        let frame = halved.as_ref().unwrap_or(input);
         let (y, gh, gw) = self.neural.analyze_y(frame).await?;
         let raw = frame.width() as usize * frame.height() as usize * 3;
         let reusable = self
@@ -253,7 +279,7 @@ impl VideoEncoder {
             || (self.config.key_interval > 0 && self.since_key >= self.config.key_interval);
         let seq = self.next_seq;
         let neural = Arc::clone(&self.neural);
-        let refine = self.refines(frame);
+        let refine = !self.half && self.refines(frame);
         let share = if refine { BASE_SHARE } else { 1.0 };
         let (payload, decision, new_state, updated_fraction, kind, update) = if key {
             let n = &neural;
@@ -361,14 +387,15 @@ impl VideoEncoder {
         let header = FrameHeader {
             codec: neural.codec(),
             kind,
-            width: frame.width(),
-            height: frame.height(),
+            width: input.width(),
+            height: input.height(),
             format: frame.format(),
             quality: decision.step,
             seq,
             timestamp_us,
             payload_len: payload.len() as u32,
             refined: refinement.is_some(),
+            half: self.half,
         };
         let bytes = write_frame(&header, &payload)?;
         // Commit: nothing above changed the encoder.

@@ -13,11 +13,15 @@
 //!
 //! **Latency budget.** The application reports how long each encode took
 //! ([`Sender::on_encode_time`]); when the median of the last frames exceeds
-//! [`SenderConfig::latency_budget_us`], the sender steps down to a cheaper mode — the
-//! refinement layer off (at 640×480 on a CPU: 81 → 22 ms a frame) — and steps back up once the
-//! median has stayed under half the budget for [`STEP_UP_FRAMES`] frames (with a key frame:
-//! the layer restarts from empty on both sides). Every frame's header says whether it carries
-//! the layer, so the decoder needs no side channel.
+//! [`SenderConfig::latency_budget_us`], the sender steps down to a cheaper mode: first the
+//! refinement layer off (at 640×480 on a CPU: 81 → 22 ms a frame), then, if that is still over
+//! budget, half resolution (the frame halved before coding, ≈ ¼ of the work, the decoder
+//! doubling it back: [`crate::scale`]). It steps back up one mode at a time once the median,
+//! scaled to what the mode above would cost (×2 for the layer, ×4 for full resolution), has
+//! stayed under the budget for [`STEP_UP_FRAMES`] frames; the zlib fallback is never used for
+//! speed. Every frame's header says whether it carries the layer (`refined`) and whether it is
+//! at half resolution (`half`), so the decoder needs no side channel; switching resolution, or
+//! the layer back on, makes a key frame.
 //!
 //! Key-frame requests are honoured at most once per [`SenderConfig::key_interval_us`]: a request
 //! inside that window is remembered and served when it ends, so a storm of requests costs one
@@ -73,7 +77,8 @@ impl Default for SenderConfig {
 
 /// Frames the encode time is judged over (a median: one slow frame does not switch modes).
 const LATENCY_WINDOW: usize = 8;
-/// Frames in a row under half the budget before the sender steps back up.
+/// Frames in a row whose encode time, scaled to the mode above, fits the budget before the
+/// sender steps back up.
 pub const STEP_UP_FRAMES: u32 = 50;
 
 /// How much work the encoder does per frame, cheapest last.
@@ -83,6 +88,37 @@ pub enum LatencyMode {
     Full,
     /// The refinement layer off.
     NoRefinement,
+    /// The refinement layer off and frames coded at half resolution.
+    HalfResolution,
+}
+
+impl LatencyMode {
+    /// The next cheaper mode, if any.
+    fn down(self) -> Option<Self> {
+        match self {
+            LatencyMode::Full => Some(LatencyMode::NoRefinement),
+            LatencyMode::NoRefinement => Some(LatencyMode::HalfResolution),
+            LatencyMode::HalfResolution => None,
+        }
+    }
+
+    /// The next dearer mode and how much more a frame costs there, if any.
+    fn up(self) -> Option<(Self, u64)> {
+        match self {
+            LatencyMode::Full => None,
+            LatencyMode::NoRefinement => Some((LatencyMode::Full, 2)),
+            LatencyMode::HalfResolution => Some((LatencyMode::NoRefinement, 4)),
+        }
+    }
+
+    /// `full`, `no_refinement` or `half_resolution`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LatencyMode::Full => "full",
+            LatencyMode::NoRefinement => "no_refinement",
+            LatencyMode::HalfResolution => "half_resolution",
+        }
+    }
 }
 
 /// A frame waiting to go out.
@@ -179,7 +215,7 @@ impl Sender {
             self.encoder = *first.before;
             self.encoder.forfeit_interval(first.captured_us);
             // The snapshot predates any latency switch made since: keep the current mode.
-            self.encoder.set_refinement(self.mode_refinement());
+            self.apply_mode();
             let kbps = self.estimate.on_overuse();
             self.encoder.adjust_kbps(kbps)?;
         }
@@ -252,35 +288,44 @@ impl Sender {
         let mut sorted: Vec<u64> = self.encode_times.iter().copied().collect();
         sorted.sort_unstable();
         let median = sorted[sorted.len() / 2];
-        match self.mode {
-            LatencyMode::Full if median > budget && sorted.len() >= 3 => {
-                self.mode = LatencyMode::NoRefinement;
-                self.encoder.set_refinement(self.mode_refinement());
-                self.mode_switches += 1;
-                self.calm_frames = 0;
-                self.encode_times.clear();
+        if median > budget && sorted.len() >= 3 {
+            if let Some(down) = self.mode.down() {
+                self.switch(down);
             }
-            LatencyMode::NoRefinement => {
-                if median * 2 < budget {
-                    self.calm_frames += 1;
-                } else {
-                    self.calm_frames = 0;
-                }
-                if self.calm_frames >= STEP_UP_FRAMES {
-                    self.mode = LatencyMode::Full;
-                    self.encoder.set_refinement(self.mode_refinement());
-                    self.mode_switches += 1;
-                    self.encode_times.clear();
-                }
-            }
-            LatencyMode::Full => {}
+            return;
         }
+        let Some((up, factor)) = self.mode.up() else {
+            return;
+        };
+        if median.saturating_mul(factor) < budget {
+            self.calm_frames += 1;
+        } else {
+            self.calm_frames = 0;
+        }
+        if self.calm_frames >= STEP_UP_FRAMES {
+            self.switch(up);
+        }
+    }
+
+    fn switch(&mut self, mode: LatencyMode) {
+        self.mode = mode;
+        self.apply_mode();
+        self.mode_switches += 1;
+        self.calm_frames = 0;
+        self.encode_times.clear();
+    }
+
+    /// Sets the encoder to the current mode (the layer, the resolution).
+    fn apply_mode(&mut self) {
+        self.encoder.set_refinement(self.mode_refinement());
+        self.encoder
+            .set_half(self.mode == LatencyMode::HalfResolution);
     }
 
     fn mode_refinement(&self) -> Refinement {
         match self.mode {
             LatencyMode::Full => self.refinement,
-            LatencyMode::NoRefinement => Refinement::Off,
+            LatencyMode::NoRefinement | LatencyMode::HalfResolution => Refinement::Off,
         }
     }
 

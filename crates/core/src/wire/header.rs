@@ -101,6 +101,10 @@ pub struct FrameHeader {
     /// Neural frames: the payload carries a refinement layer after the latent (§9; `flags`
     /// bit 0).
     pub refined: bool,
+    /// Neural frames: the payload codes the picture at half resolution, [`Self::coded_size`],
+    /// and the decoder upsamples it to `width` × `height` (`flags` bit 1; the sender's latency
+    /// budget, `crate::session`). Never together with `refined`.
+    pub half: bool,
 }
 
 impl FrameHeader {
@@ -110,6 +114,16 @@ impl FrameHeader {
         match self.codec {
             Codec::Neural { .. } => f64::from(crate::quality::step_to_level(self.quality)),
             _ => f64::from(self.quality),
+        }
+    }
+
+    /// The size the payload codes: `width` × `height`, or ⌈width/2⌉ × ⌈height/2⌉ for a
+    /// half-resolution frame.
+    pub fn coded_size(&self) -> (u32, u32) {
+        if self.half {
+            (self.width.div_ceil(2), self.height.div_ceil(2))
+        } else {
+            (self.width, self.height)
         }
     }
 
@@ -168,7 +182,8 @@ impl FrameHeader {
         out.extend_from_slice(&(self.width as u16).to_le_bytes());
         out.extend_from_slice(&(self.height as u16).to_le_bytes());
         out.push(self.quality);
-        out.push(u8::from(self.refined)); // flags: bit 0 refined, the rest reserved
+        // flags: bit 0 refined, bit 1 half resolution, the rest reserved
+        out.push(u8::from(self.refined) | u8::from(self.half) << 1);
         out.extend_from_slice(&model_id.to_le_bytes());
         out.extend_from_slice(&weights_hash.to_le_bytes());
         out.extend_from_slice(&self.seq.to_le_bytes());
@@ -226,9 +241,9 @@ impl FrameHeader {
         };
         let format = PixelFormat::from_wire(b[7]).ok_or_else(|| undefined("format", b[7]))?;
         let neural = matches!(codec, Codec::Neural { .. });
-        if b[13] & !1 != 0 || (b[13] != 0 && (!neural || b[4] < 2)) {
+        if b[13] & !3 != 0 || b[13] == 3 || (b[13] != 0 && (!neural || b[4] < 2)) {
             return Err(FormatError::Reserved {
-                field: "flags (bit 0 only, on version 2 neural frames)",
+                field: "flags (bit 0 or bit 1, on version 2 neural frames)",
                 value: b[13].into(),
             }
             .into());
@@ -257,6 +272,7 @@ impl FrameHeader {
             timestamp_us: u64_at(28),
             payload_len: u32_at(36),
             refined: b[13] & 1 == 1,
+            half: b[13] & 2 == 2,
         };
         header.validate()?;
         Ok(header)
@@ -386,6 +402,7 @@ mod tests {
             timestamp_us: 1_234_567_890_123,
             payload_len: 0,
             refined: false,
+            half: false,
         }
     }
 
@@ -413,6 +430,32 @@ mod tests {
         };
         let bytes = write_frame(&neural, &[1, 2]).unwrap();
         assert_eq!(read_frame(&bytes).unwrap().0.codec, neural.codec);
+    }
+
+    #[test]
+    fn half_resolution_flag() {
+        let neural = FrameHeader {
+            codec: Codec::Neural {
+                model_id: 2,
+                weights_hash: 7,
+            },
+            width: 321,
+            height: 240,
+            half: true,
+            ..header()
+        };
+        let bytes = write_frame(&neural, &[1]).unwrap();
+        let h = read_frame(&bytes).unwrap().0;
+        assert!(h.half && !h.refined);
+        assert_eq!(h.coded_size(), (161, 120));
+        assert_eq!((h.width, h.height), (321, 240));
+        // Half and refined together, or half on a lossless frame: reserved.
+        for (codec, flags) in [(neural.codec, 3u8), (Codec::Zlib, 2)] {
+            let mut b = write_frame(&FrameHeader { codec, ..neural }, &[1]).unwrap();
+            b[13] = flags;
+            let e = FrameHeader::parse(&b).unwrap_err();
+            assert_eq!(e.code(), "format.reserved", "flags {flags}");
+        }
     }
 
     #[test]

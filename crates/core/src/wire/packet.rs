@@ -243,6 +243,7 @@ pub(crate) mod tests {
             timestamp_us: 0,
             payload_len: 0,
             refined: false,
+            half: false,
         };
         let payload: Vec<u8> = (0..payload_len).map(|i| (i * 7 % 251) as u8).collect();
         write_frame(&h, &payload).unwrap()
