@@ -66,8 +66,13 @@ const { browser, page } = await openPage(
 const r = await page.evaluate(() => window.benchResult);
 await browser.close();
 await server.close();
+const software = (a) => !a || a.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(JSON.stringify(a));
 if (!r.ok) {
   console.error(`benchmark failed: ${r.code}: ${r.error}`);
+  if (gpu && software(r.adapter)) {
+    console.error(`no hardware WebGPU adapter on this machine (${JSON.stringify(r.adapter)}): nothing to measure; run this where there is a GPU`);
+    process.exit(2);
+  }
   process.exit(1);
 }
 console.log(`${r.userAgent}\n${r.cores} logical cores; ${r.n} frames after 2 warm-up frames; medians`);
@@ -91,7 +96,7 @@ for (const x of r.results.filter((x) => x.createMs !== undefined)) {
 }
 const json = opt('--json', null);
 if (json) writeFileSync(json, JSON.stringify(r, null, 1) + '\n');
-if (gpu && (!r.adapter || r.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(JSON.stringify(r.adapter)))) {
+if (gpu && software(r.adapter)) {
   console.error('no hardware WebGPU adapter on this machine: the figures above are a software rasteriser\'s, not a GPU\'s');
   process.exit(2);
 }
