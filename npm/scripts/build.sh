@@ -45,6 +45,10 @@ for module in $MODULES; do
   start=$(date +%s)
   toolchain=() build_std=() features="$module" opt_threads=() flags=()
   if [ "$module" = cpu_mt ]; then
+    if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1; then
+      echo "installing the $NIGHTLY toolchain (the threaded CPU module needs -Z build-std)"
+      rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src
+    fi
     rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src' \
       || rustup component add rust-src --toolchain "$NIGHTLY"
     echo "cpu_mt: $(rustup run "$NIGHTLY" rustc --version)"
