@@ -104,24 +104,40 @@ pub struct Loaded {
     pub note: Option<String>,
 }
 
+/// The weights file this module holds, hashed once (SHA-256 of 2.4 MB takes tens of ms in
+/// wasm: `modelInfo` does not repeat it).
+#[derive(Debug, Clone)]
+pub struct Weights {
+    /// The file.
+    pub bytes: Rc<[u8]>,
+    /// Its model id.
+    pub model_id: u16,
+    /// Its weights hash, as frame headers carry it.
+    pub hash: u64,
+}
+
 thread_local! {
     static MODELS: RefCell<Vec<(Backend, Arc<NeuralCodec>)>> = const { RefCell::new(Vec::new()) };
-    static WEIGHTS: RefCell<Option<Rc<[u8]>>> = const { RefCell::new(None) };
+    static WEIGHTS: RefCell<Option<Weights>> = const { RefCell::new(None) };
 }
 
 /// Takes the weights file (`aic-fp1h.safetensors`) for every model this module loads from now
 /// on; returns its `(model id, weights hash)`. Bad bytes are the typed `parameter` error and
 /// leave the weights held before in place.
 pub fn set_weights(bytes: Vec<u8>) -> Result<(u16, u64), JsValue> {
-    let id = aic_core::model::weights::identify(&bytes).map_err(js_error)?;
-    WEIGHTS.set(Some(bytes.into()));
+    let (model_id, hash) = aic_core::model::weights::identify(&bytes).map_err(js_error)?;
+    WEIGHTS.set(Some(Weights {
+        bytes: bytes.into(),
+        model_id,
+        hash,
+    }));
     // Models loaded from other weights are not reused.
     MODELS.with_borrow_mut(Vec::clear);
-    Ok(id)
+    Ok((model_id, hash))
 }
 
 /// The weights handed over by [`set_weights`].
-pub fn weights() -> Result<Rc<[u8]>, JsValue> {
+pub fn weights() -> Result<Weights, JsValue> {
     WEIGHTS.with_borrow(Clone::clone).ok_or_else(|| {
         coded(
             "unavailable",
@@ -182,7 +198,7 @@ pub async fn model(backend: Backend) -> Result<Arc<NeuralCodec>, JsValue> {
     let device = device(backend)
         .await
         .map_err(|reason| coded("unavailable", &reason))?;
-    let model = Arc::new(NeuralCodec::load(&weights()?, device).map_err(js_error)?);
+    let model = Arc::new(NeuralCodec::load(&weights()?.bytes, device).map_err(js_error)?);
     warm_up(&model).await?;
     Ok(MODELS.with_borrow_mut(|m| {
         // Another call may have finished loading while this one awaited: keep the first.

@@ -48,11 +48,10 @@ pub fn set_weights(bytes: Vec<u8>) -> Result<js_sys::Object, JsValue> {
 /// headers carry them.
 #[wasm_bindgen(js_name = modelInfo)]
 pub fn model_info() -> Result<js_sys::Object, JsValue> {
-    let (id, hash) =
-        aic_core::model::weights::identify(&backend::weights()?).map_err(error::js_error)?;
+    let w = backend::weights()?;
     Ok(error::object(&[
-        ("modelId", id.into()),
-        ("weightsHash", format!("{hash:016x}").into()),
+        ("modelId", w.model_id.into()),
+        ("weightsHash", format!("{:016x}", w.hash).into()),
     ]))
 }
 
