@@ -591,7 +591,7 @@ export class AicLiveReceiver {
     if (channel) {
       channel.binaryType = 'arraybuffer';
       channel.addEventListener('message', (ev) => this.push(ev.data));
-      this.#timer = setInterval(() => this.#tick(), RECEIVER_TICK_MS);
+      this.#timer = setInterval(() => this.tick(), RECEIVER_TICK_MS);
     }
   }
 
@@ -627,10 +627,6 @@ export class AicLiveReceiver {
 
   /** Advances the clock (the channel's receiver does this every 20 ms by itself). */
   tick() {
-    this.#tick();
-  }
-
-  #tick() {
     this.#inner.handleTimeout(now());
     this.#drain();
   }

@@ -226,19 +226,37 @@ test('RateEstimate: feedback parsed by the core, estimate within the cap, bad by
   assert.throws(() => new RateEstimate(0, 50), (e) => e.code === 'parameter');
 });
 
-test('AicLiveSender paces on bufferedAmount and drops a frame the channel had no room for', async () => {
-  // A stand-in RTCDataChannel whose buffer the test controls (Node has no WebRTC).
-  class Channel extends EventTarget {
-    readyState = 'open';
-    bufferedAmount = 0;
-    bufferedAmountLowThreshold = 0;
-    binaryType = 'blob';
-    sent = [];
-    send(p) {
+/**
+ * A stand-in RTCDataChannel (Node has no WebRTC). Alone, what is sent stays in `sent` and the
+ * test sets `bufferedAmount`; with a `peer`, each message reaches it 5 ms later unless `drop()`
+ * says the path loses it.
+ */
+class StandInChannel extends EventTarget {
+  readyState = 'open';
+  bufferedAmount = 0;
+  bufferedAmountLowThreshold = 0;
+  binaryType = 'blob';
+  sent = [];
+  peer = null;
+  drop = () => false;
+  send(p) {
+    if (!this.peer) {
       this.sent.push(p);
+      return;
     }
+    if (this.drop()) return;
+    const data = (p.buffer ?? p).slice(p.byteOffset ?? 0, (p.byteOffset ?? 0) + p.byteLength);
+    setTimeout(() => {
+      const ev = new Event('message');
+      ev.data = data;
+      this.peer.dispatchEvent(ev);
+    }, 5);
   }
-  const ch = new Channel();
+}
+
+test('AicLiveSender paces on bufferedAmount and drops a frame the channel had no room for', async () => {
+  // A channel whose buffer the test controls: what is sent stays in `sent`.
+  const ch = new StandInChannel();
   const enc = await AicEncoder.create({ backend: 'cpu' });
   const sender = new AicLiveSender(ch, enc, { maxKbps: 300, fps: 10 });
   await sender.start();
@@ -266,26 +284,9 @@ test('AicLiveSender paces on bufferedAmount and drops a frame the channel had no
 });
 
 test('AicLiveReceiver over a lossy channel: holds, asks for a key frame, recovers, never shows a broken frame', async () => {
-  // Two stand-in RTCDataChannel ends (Node has no WebRTC; the browser tests use real ones):
-  // the forward path loses packets of frames 8–11 (seeded), the feedback path loses nothing.
-  class End extends EventTarget {
-    readyState = 'open';
-    bufferedAmount = 0;
-    bufferedAmountLowThreshold = 0;
-    binaryType = 'blob';
-    peer = null;
-    drop = () => false;
-    send(p) {
-      if (this.drop()) return;
-      const data = (p.buffer ?? p).slice(p.byteOffset ?? 0, (p.byteOffset ?? 0) + p.byteLength);
-      setTimeout(() => {
-        const ev = new Event('message');
-        ev.data = data;
-        this.peer.dispatchEvent(ev);
-      }, 5);
-    }
-  }
-  const [a, b] = [new End(), new End()];
+  // Two connected ends (the browser tests use real ones): the forward path loses the packets
+  // of frames 8–11, the feedback path loses nothing.
+  const [a, b] = [new StandInChannel(), new StandInChannel()];
   [a.peer, b.peer] = [b, a];
   let frame = 0;
   a.drop = () => frame >= 8 && frame <= 11;

@@ -28,13 +28,18 @@ export function checkPrerequisites() {
   } catch {
     assert.fail(`${AIC} has no working \`serve\` subcommand (an old build?): build it: cargo build -p aic-native`);
   }
+  checkClipAndPackage();
+}
+
+/** Fails with how to fix it when the fake-camera clip or the built package is missing. */
+export function checkClipAndPackage(clip = CLIP, dist = DIST) {
   assert.ok(
-    existsSync(CLIP),
-    `the fake-camera clip ${CLIP} is missing: make it with \`bash scripts/fetch-clips.sh --tests-only\``,
+    existsSync(clip),
+    `the fake-camera clip ${clip} is missing: make it with \`bash scripts/fetch-clips.sh --tests-only\``,
   );
   assert.ok(
-    existsSync(join(DIST, 'index.js')) && existsSync(join(DIST, 'wasm/aic_cpu_bg.wasm')),
-    `${DIST} is missing: build the package first (cd npm && npm run build)`,
+    existsSync(join(dist, 'index.js')) && existsSync(join(dist, 'wasm/aic_cpu_bg.wasm')),
+    `${dist} is missing: build the package first (cd npm && npm run build)`,
   );
 }
 

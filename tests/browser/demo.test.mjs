@@ -6,12 +6,13 @@
 // PSNR and fps, and saves a screenshot to $AIC_ARTIFACTS/demo.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, FLAGS } from './chromium.mjs';
+import { checkClipAndPackage } from './aic-serve.mjs';
 import { startDemoServer } from '../../demo/serve.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,14 +41,7 @@ let page;
 const pageErrors = [];
 
 before(async () => {
-  assert.ok(
-    existsSync(CLIP),
-    `the fake-camera clip ${CLIP} is missing: make it with \`bash scripts/fetch-clips.sh --tests-only\``,
-  );
-  assert.ok(
-    existsSync(join(DIST, 'index.js')) && existsSync(join(DIST, 'wasm/aic_cpu_bg.wasm')),
-    `${DIST} is missing: build the package first (cd npm && npm run build)`,
-  );
+  checkClipAndPackage(CLIP, DIST);
   server = await startDemoServer(0, { dist: DIST });
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -216,6 +216,32 @@ fn pacing_follows_a_capacity_drop_without_delay_build_up() {
     assert_eq!(s.late, 0);
 }
 
+/// Frame `i` of the (looped) clip through `sender` (every packet taken) and decoded by
+/// `receiver`: the decoded frame, the sender's stats, and its YUV-PSNR against the source.
+fn send_and_show(
+    sender: &mut Sender,
+    receiver: &mut aic_core::codec::Decoder,
+    clip: &[Frame],
+    i: usize,
+    fps: f64,
+) -> (
+    aic_core::codec::DecodedFrame,
+    aic_core::sequence::VideoFrameStats,
+    f64,
+) {
+    let f = &clip[i % clip.len()];
+    let (bytes, stats) = sender.push_frame(f, (i as f64 * 1e6 / fps) as u64).unwrap();
+    while sender.poll_transmit().is_some() {}
+    let d = receiver.decode(&bytes).unwrap();
+    let p = aic_core::metrics::psnr(
+        &aic_core::color::to_i420(f),
+        &aic_core::color::to_i420(&d.frame),
+    )
+    .unwrap()
+    .overall;
+    (d, stats, p)
+}
+
 #[test]
 fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back() {
     use aic_core::session::{LatencyMode, STEP_UP_FRAMES};
@@ -227,19 +253,9 @@ fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back(
     let mut refined = Vec::new();
     let mut kinds = Vec::new();
     for i in 0..n {
-        let f = &clip_frames[i % clip_frames.len()];
-        let t = (i as f64 * 1e6 / fps) as u64;
-        let (bytes, stats) = sender.push_frame(f, t).unwrap();
-        while sender.poll_transmit().is_some() {}
-        let d = receiver.decode(&bytes).unwrap();
+        let (d, stats, p) = send_and_show(&mut sender, &mut receiver, &clip_frames, i, fps);
         refined.push(d.header.refined);
         kinds.push(stats.kind);
-        let p = aic_core::metrics::psnr(
-            &aic_core::color::to_i420(f),
-            &aic_core::color::to_i420(&d.frame),
-        )
-        .unwrap()
-        .overall;
         assert!(
             p > 30.0,
             "frame {i}: {p:.2} dB (a drifting layer would fall far lower)"
@@ -290,19 +306,9 @@ fn far_over_its_budget_the_sender_halves_the_resolution_and_climbs_back_one_step
     let mut modes = Vec::new();
     let (w, h) = (clip_frames[0].width(), clip_frames[0].height());
     for i in 0..n {
-        let f = &clip_frames[i % clip_frames.len()];
-        let t = (i as f64 * 1e6 / fps) as u64;
-        let (bytes, stats) = sender.push_frame(f, t).unwrap();
-        while sender.poll_transmit().is_some() {}
-        let d = receiver.decode(&bytes).unwrap();
+        let (d, stats, p) = send_and_show(&mut sender, &mut receiver, &clip_frames, i, fps);
         // Whatever the mode, the receiver shows the frame at its size, close to the source.
         assert_eq!((d.frame.width(), d.frame.height()), (w, h));
-        let p = aic_core::metrics::psnr(
-            &aic_core::color::to_i420(f),
-            &aic_core::color::to_i420(&d.frame),
-        )
-        .unwrap()
-        .overall;
         assert!(p > 26.0, "frame {i}: {p:.2} dB");
         modes.push((d.header.half, d.header.refined, stats.kind));
         // Slow for 12 frames (two steps down), then fast enough to climb back.
