@@ -12,7 +12,8 @@
 #                node that does not own it answers 307 to the owner;
 #   c) kill:     under 4 client loops, `kill -9` n3: at most 4 requests fail (those in flight
 #                on n3, one per loop at most), the sessions on n1/n2 keep showing frames;
-#   d) drain:    under the same load, SIGTERM n2: no request fails, n2's /readyz answers 503,
+#   d) drain:    under the same load, SIGTERM n2: no request fails, n2's /readyz answers 503
+#                within 0.5 s and never 200 again,
 #                n2 exits within drain_seconds, the sessions on n1 keep showing frames.
 # Prints PASS/FAIL per check with its numbers and a summary; exits 1 on any FAIL. Logs of every
 # node, HAProxy and the sender go to ${AIC_ARTIFACTS:-~/.cache/aic/artifacts}/cluster/.
@@ -459,13 +460,23 @@ kill -TERM "${PID[2]}"
 n2_pid=${PID[2]}
 declare -A D_AFTER=()
 first_ready="" ready_503=0 ready_200=0 ready_other=0 lb_down_ms="" exit_ms="" n1_after_done=0
+# A signal is delivered asynchronously: a probe sent in the same millisecond as the SIGTERM
+# may still be answered 200. So the check is: unready within UNREADY_MS of the signal, and
+# never ready again once unready.
+UNREADY_MS=500 unready_ms="" ready_after_unready=0
 admin_gone_ms=""
 while kill -0 "$n2_pid" 2>/dev/null; do
   r=$(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "http://10.77.0.2:9090/readyz") || true
   [ -n "$first_ready" ] || first_ready="$r"
   case "$r" in
-    503) ready_503=$((ready_503 + 1)) ;;
-    200) ready_200=$((ready_200 + 1)) ;;
+    503)
+      ready_503=$((ready_503 + 1))
+      [ -n "$unready_ms" ] || unready_ms=$(($(ms_now) - t_term))
+      ;;
+    200)
+      ready_200=$((ready_200 + 1))
+      [ -z "$unready_ms" ] || ready_after_unready=$((ready_after_unready + 1))
+      ;;
     *)
       ready_other=$((ready_other + 1))
       [ -n "$admin_gone_ms" ] || admin_gone_ms=$(($(ms_now) - t_term))
@@ -493,8 +504,9 @@ stop_load drain
 ok=$LOAD_OK failed=$LOAD_FAILED codes=$LOAD_CODES
 verdict "d) drain n2: requests" "$([ "$failed" -eq 0 ] && echo 1 || echo 0)" \
   "$ok ok, $failed failed (${codes:-none}) with $LOOPS loops over $((($(ms_now) - t_drain_load) / 1000)) s"
-verdict "d) drain n2: /readyz" "$([ "$first_ready" = 503 ] && [ "$ready_200" -eq 0 ] && echo 1 || echo 0)" \
-  "first answer after SIGTERM $first_ready; 503 x$ready_503, 200 x$ready_200, other x$ready_other; haproxy saw n2 ${lb_down_ms:+not UP after $lb_down_ms ms}"
+verdict "d) drain n2: /readyz" \
+  "$([ -n "$unready_ms" ] && [ "$unready_ms" -le "$UNREADY_MS" ] && [ "$ready_after_unready" -eq 0 ] && echo 1 || echo 0)" \
+  "first answer after SIGTERM $first_ready; 503 after ${unready_ms:-never} ms (limit $UNREADY_MS); 503 x$ready_503, 200 x$ready_200 ($ready_after_unready after the first 503), other x$ready_other; haproxy saw n2 ${lb_down_ms:+not UP after $lb_down_ms ms}"
 # Within drain_seconds, with 0.5 s for this loop's 0.2 s polling and the process's exit.
 exit_ok=0
 [ -n "$exit_ms" ] && [ "$exit_ms" -le $((DRAIN_SECONDS * 1000 + 500)) ] && [ "$n2_rc" = 0 ] && exit_ok=1
