@@ -307,126 +307,144 @@ export class AicEncoder {
   }
 }
 
-/** Least time between two key frames served on request, ms (a request storm costs one). */
-const KEY_REQUEST_INTERVAL_MS = 500;
-
 /**
- * Live video over an unreliable RTCDataChannel, paced: encodes frames with an AicEncoder,
- * sends their packets only while the channel holds less than two frames
- * (`bufferedAmount`), and when the next frame comes while the previous one has not started to
- * go out, drops that frame and rolls the encoder back (`dropLastFrame`), so the channel never
- * builds up delay and the receiver can always decode. Reads the receiver's feedback on the
- * same channel (docs/format.md §10): key-frame requests (served at most every 500 ms) and
- * receiver reports, which drive the bandwidth estimate (`RateEstimate`, the core's) and the
- * encoder's target, never above `maxKbps`.
+ * Live video over an unreliable RTCDataChannel, paced, on the core's sender
+ * (`aic_core::session::Sender`, in wasm): the rate controller picks each frame's quality; the
+ * sender takes packets only while the channel holds less than two frames (`bufferedAmount`),
+ * and when the next frame comes while the previous one has not started to go out, drops that
+ * frame and rolls its encoder back, so the channel never builds up delay and the receiver can
+ * always decode. It reads the receiver's feedback on the same channel (docs/format.md §10):
+ * key-frame requests (served at most every 500 ms) and receiver reports, which drive the
+ * bandwidth estimate and so the target, never above `maxKbps`. With `latencyBudgetMs`, an
+ * encoder over budget turns the refinement layer off, then codes at half resolution.
+ *
+ * It encodes with its own video encoder on the model `encoder` uses (its backend).
  */
 export class AicLiveSender {
   #channel;
-  #encoder;
-  #packetizer;
-  #estimate;
-  #fps;
-  /** Frames queued: { packets: Uint8Array[], started: boolean }. */
-  #queue = [];
-  #lastKeyMs = -Infinity;
-  #keyWanted = false;
+  #backend;
+  #options;
+  #inner = null;
+  #starting = null;
   #serial = new Serial();
-  /** { framesSent, framesDropped, packetsSent, keyRequests, reports, estimateKbps } */
-  stats = { framesSent: 0, framesDropped: 0, packetsSent: 0, keyRequests: 0, reports: 0, estimateKbps: 0 };
+  /** { framesSent, framesDropped, packetsSent, keyRequests, reports, estimateKbps, latencyMode, latencySwitches } */
+  stats = {
+    framesSent: 0, framesDropped: 0, packetsSent: 0, keyRequests: 0, reports: 0, estimateKbps: 0,
+    latencyMode: 'full', latencySwitches: 0,
+  };
+  /** The last frame: { kind, step, bytes, encodeMs, updatedFraction, refined, half, latencyMode, width, height }. */
+  lastStats = null;
 
   /**
    * @param {RTCDataChannel} channel an open channel (`ordered: false, maxRetransmits: 0`)
-   * @param {AicEncoder} encoder
-   * @param {{maxKbps?: number, minKbps?: number, fps?: number, maxPacketBytes?: number}} [options]
+   * @param {AicEncoder|{backend: 'webgpu'|'cpu'|'auto'}} encoder gives the backend
+   * @param {{maxKbps?: number, minKbps?: number, fps?: number, maxPacketBytes?: number, latencyBudgetMs?: number}} [options]
    */
-  constructor(channel, encoder, { maxKbps = 500, minKbps = 50, fps = 25, maxPacketBytes } = {}) {
+  constructor(channel, encoder, { maxKbps = 500, minKbps = 50, fps = 25, maxPacketBytes = 0, latencyBudgetMs = 0 } = {}) {
     if (!loaded) throw codedError('unavailable', 'await AicEncoder.create() or initAic() first');
     this.#channel = channel;
-    this.#encoder = encoder;
-    this.#fps = fps;
-    this.#packetizer = new (cpuGlue().Packetizer)(maxPacketBytes);
-    this.#estimate = new (cpuGlue().RateEstimate)(maxKbps, Math.min(minKbps, maxKbps));
-    this.stats.estimateKbps = this.#estimate.kbps;
+    this.#backend = ['webgpu', 'cpu', 'auto'].includes(encoder?.backend) ? encoder.backend : 'cpu';
+    this.#options = [Number(maxKbps), Number(minKbps), Number(fps), Number(maxPacketBytes) || 0, Number(latencyBudgetMs) || 0];
+    this.stats.estimateKbps = Number(maxKbps);
     channel.binaryType = 'arraybuffer';
-    channel.bufferedAmountLowThreshold = this.#lowWater();
+    channel.bufferedAmountLowThreshold = Math.max(1200, Math.round((2 * maxKbps * 125) / fps));
     channel.addEventListener('bufferedamountlow', () => this.#pump());
     channel.addEventListener('message', (ev) => this.#onFeedback(ev.data));
   }
 
-  /** Starts live video at the cap (call once, before the first frame). */
-  start() {
-    return this.#encoder.setTargetBitrate(this.#estimate.kbps, this.#fps);
+  /** A sender on `backend` ('auto', 'webgpu' or 'cpu'), started. */
+  static async create(channel, { backend = 'auto', ...options } = {}) {
+    await initAic();
+    const sender = new AicLiveSender(channel, { backend }, options);
+    await sender.start();
+    return sender;
   }
 
-  #lowWater() {
-    return Math.max(1200, Math.round((2 * this.#estimate.kbps * 125) / this.#fps));
+  /** Loads the sender's model (push does it too); call it early to keep it off the first frame. */
+  start() {
+    this.#starting ??= (async () => {
+      const { inner } = await createOn(this.#backend, (glue, b) => glue.WasmSender.create(b, ...this.#options));
+      this.#inner = inner;
+      this.#refresh();
+    })();
+    this.#starting.catch(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  /** The backend the sender encodes on, once started. */
+  get backend() {
+    return this.#inner?.backend ?? null;
+  }
+
+  #refresh() {
+    const s = this.#inner?.stats;
+    if (!s) return; // encoding: the next refresh catches up
+    Object.assign(this.stats, {
+      framesDropped: s.framesDropped, keyRequests: s.keyRequests, estimateKbps: s.estimateKbps,
+      latencyMode: s.latencyMode, latencySwitches: s.latencySwitches,
+    });
+    this.#channel.bufferedAmountLowThreshold = this.#inner.lowWaterBytes;
   }
 
   #onFeedback(data) {
-    let fb;
+    if (!this.#inner) return;
+    let kind;
     try {
-      fb = this.#estimate.onFeedback(toBytes(data));
+      kind = this.#inner.handleFeedback(toBytes(data), now());
     } catch {
       return; // not feedback: ignored
     }
-    if (fb.kind === 'keyFrameRequest') {
-      this.stats.keyRequests += 1;
-      this.#keyWanted = true;
-    } else {
-      this.stats.reports += 1;
-      this.#retarget();
-    }
-  }
-
-  #retarget() {
-    this.stats.estimateKbps = this.#estimate.kbps;
-    this.#channel.bufferedAmountLowThreshold = this.#lowWater();
-    this.#encoder.setTargetBitrate(this.#estimate.kbps, this.#fps).catch(() => {});
+    if (kind === 'report') this.stats.reports += 1;
+    this.#refresh();
   }
 
   /** Sends packets while the channel has room. */
   #pump() {
-    const low = this.#lowWater();
-    while (this.#queue.length > 0 && this.#channel.readyState === 'open') {
-      if (this.#channel.bufferedAmount >= low) return;
-      const f = this.#queue[0];
-      f.started = true;
-      const p = f.packets.shift();
-      if (p) {
-        this.#channel.send(p);
-        this.stats.packetsSent += 1;
-      }
-      if (f.packets.length === 0) this.#queue.shift();
+    const low = this.#inner?.lowWaterBytes;
+    if (low === undefined) return; // encoding: push pumps when it is done
+    while (this.#channel.readyState === 'open' && this.#channel.bufferedAmount < low) {
+      const p = this.#inner.pollTransmit();
+      if (!p) return;
+      this.#channel.send(p);
+      this.stats.packetsSent += 1;
     }
   }
 
   /**
-   * Encodes `frame` (anything AicEncoder.encode takes) and sends it, paced. Resolves to the
-   * AIC frame bytes.
+   * Encodes `frame` (anything AicEncoder.encode takes) captured at `timestampUs` (default:
+   * the frame's own, else now) and sends it, paced. Resolves to the AIC frame bytes.
    */
   push(frame, { timestampUs } = {}) {
     return this.#serial.run(async () => {
-      const waiting = this.#queue.findIndex((f) => !f.started);
-      if (waiting >= 0) {
-        // Only the last frame can be unsent whole (frames before it were dropped the same way).
-        this.stats.framesDropped += this.#queue.length - waiting;
-        this.#queue.length = waiting;
-        await this.#encoder.dropLastFrame();
-        this.#estimate.onOveruse();
-        this.#retarget();
-      }
-      const t = now();
-      if (this.#keyWanted && t - this.#lastKeyMs >= KEY_REQUEST_INTERVAL_MS) {
-        this.#keyWanted = false;
-        await this.#encoder.requestKeyFrame();
-      }
-      const bytes = await this.#encoder.encode(frame, { timestampUs });
-      if (this.#encoder.lastStats?.kind === 'key') this.#lastKeyMs = t;
-      this.#queue.push({ packets: this.#packetizer.packetize(bytes), started: false });
+      await this.start();
+      const t0 = now();
+      const f = await toRgba(frame);
+      const ts = timestampUs ?? f.timestampUs ?? Math.round(now() * 1000);
+      const bytes = await this.#inner.push(f.data, f.width, f.height, ts / 1000);
+      const encodeMs = now() - t0;
+      this.#inner.onEncodeTime(encodeMs);
+      this.lastStats = { ...this.#inner.lastFrame, encodeMs, width: f.width, height: f.height };
       this.stats.framesSent += 1;
+      this.#refresh();
       this.#pump();
       return bytes;
     });
+  }
+
+  /** Sets the application's cap, kbps (the estimate follows it down at once). */
+  setMaxKbps(kbps) {
+    return this.#serial.run(async () => {
+      await this.start();
+      this.#inner.setMaxKbps(Number(kbps));
+      this.#refresh();
+    });
+  }
+
+  /** Frees the wasm memory now (otherwise the garbage collector does). */
+  free() {
+    this.#inner?.free();
   }
 }
 

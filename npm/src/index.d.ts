@@ -134,27 +134,66 @@ export interface LiveSenderStats {
   /** Frames dropped unsent because the channel was behind (the encoder rolled back). */
   framesDropped: number;
   packetsSent: number;
+  /** Key-frame requests received (served at most every 500 ms). */
   keyRequests: number;
+  /** Receiver reports received. */
   reports: number;
+  /** The bandwidth estimate, kbps (the rate controller's target). */
   estimateKbps: number;
+  /** The latency budget's mode: 'full', 'no_refinement' or 'half_resolution'. */
+  latencyMode: 'full' | 'no_refinement' | 'half_resolution';
+  latencySwitches: number;
+}
+
+/** The last frame an AicLiveSender pushed. */
+export interface LiveSenderFrameStats {
+  kind: 'key' | 'delta';
+  /** The quality step the rate controller chose. */
+  step: number;
+  bytes: number;
+  encodeMs: number;
+  updatedFraction: number;
+  refined: boolean;
+  half: boolean;
+  latencyMode: LiveSenderStats['latencyMode'];
+  width: number;
+  height: number;
+}
+
+/** Options of an AicLiveSender. */
+export interface LiveSenderOptions {
+  /** The application's cap, kbps (default 500); the estimate starts here. */
+  maxKbps?: number;
+  /** The estimate's floor, kbps (default 50). */
+  minKbps?: number;
+  /** Nominal frame rate (default 25). */
+  fps?: number;
+  maxPacketBytes?: number;
+  /** The encoder's time budget per frame, ms (default: none). */
+  latencyBudgetMs?: number;
 }
 
 /**
- * Live video over an unreliable data channel, paced on `bufferedAmount`: a frame the channel
- * had no room for is dropped and the encoder rolled back; feedback drives key frames and the
- * bandwidth estimate.
+ * Live video over an unreliable data channel on the core's sender (in wasm): rate control,
+ * pacing on `bufferedAmount` (a frame the channel had no room for is dropped and the encoder
+ * rolled back), feedback driving key frames and the bandwidth estimate, a latency budget.
  */
 export class AicLiveSender {
-  constructor(
-    channel: RTCDataChannel,
-    encoder: AicEncoder,
-    options?: { maxKbps?: number; minKbps?: number; fps?: number; maxPacketBytes?: number },
-  );
-  /** Starts live video at the cap (call once, before the first frame). */
+  /** `encoder` gives the backend; the sender encodes with its own video encoder on that model. */
+  constructor(channel: RTCDataChannel, encoder: AicEncoder | { backend: Backend }, options?: LiveSenderOptions);
+  /** A sender on `backend`, started. */
+  static create(channel: RTCDataChannel, options?: LiveSenderOptions & { backend?: Backend }): Promise<AicLiveSender>;
+  /** Loads the sender's model (push does it too). */
   start(): Promise<void>;
+  /** The backend the sender encodes on, once started. */
+  readonly backend: 'webgpu' | 'cpu' | null;
   /** Encodes and sends one frame, paced; resolves to its AIC bytes. */
   push(frame: FrameSource, options?: { timestampUs?: number }): Promise<Uint8Array>;
+  /** Sets the application's cap, kbps. */
+  setMaxKbps(kbps: number): Promise<void>;
   readonly stats: LiveSenderStats;
+  readonly lastStats: LiveSenderFrameStats | null;
+  free(): void;
 }
 
 /** What AicLiveReceiver saw. */

@@ -315,3 +315,27 @@ test('AicLiveReceiver over a lossy channel: holds, asks for a key frame, recover
   for (const f of shown) assert.ok(f.psnr > 24, `frame ${f.seq}: PSNR ${f.psnr.toFixed(1)} dB`);
   assert.equal(s.corrupt, 0);
 });
+
+test('AicLiveSender: the core sender steps down over its latency budget, and says so per frame', async () => {
+  const ch = new StandInChannel();
+  // A 1 ms budget no CPU meets: the refinement layer off, then half resolution.
+  const sender = await AicLiveSender.create(ch, { backend: 'cpu', maxKbps: 300, fps: 10, latencyBudgetMs: 1 });
+  assert.equal(sender.backend, 'cpu');
+  const modes = [];
+  for (let i = 0; i < 8; i++) {
+    await sender.push(pan(i), { timestampUs: i * 100_000 });
+    modes.push(sender.lastStats.latencyMode);
+  }
+  assert.equal(sender.stats.latencyMode, 'half_resolution', `modes: ${modes}`);
+  assert.equal(sender.stats.latencySwitches, 2);
+  assert.equal(sender.lastStats.half, true);
+  assert.ok(sender.lastStats.encodeMs > 0 && sender.lastStats.width === pan(0).width);
+  // Half-resolution frames still decode to the full size.
+  const dec = await AicDecoder.create({ backend: 'cpu' });
+  const r = new Reassembler();
+  for (const p of ch.sent) r.push(p, 0);
+  let last;
+  for (let f = r.pollFrame(); f !== undefined; f = r.pollFrame()) last = await dec.decode(f);
+  assert.equal(last.width, pan(0).width);
+  await assert.rejects(sender.setMaxKbps(-1), (e) => e.code === 'parameter');
+});

@@ -2,8 +2,8 @@
 // user-space UDP relay (udp-relay.mjs; this kernel has no netem) that caps the rate each way,
 // adds a one-way delay of 50 ms (RTT 100 ms) and 2 % seeded random loss, with a tail-drop queue
 // of 200 ms at the bottleneck. The page encodes the fake camera (the real clip
-// tests/fixtures/generated/clips/talking-320x240.y4m) with AicEncoder (CPU backend) and sends it
-// with AicLiveSender (cap 300 kbps, 10 fps) on an unordered, unreliable data channel; the
+// tests/fixtures/generated/clips/talking-320x240.y4m) and sends it with AicLiveSender (the core's
+// sender in wasm, CPU backend, cap 300 kbps, 10 fps) on an unordered, unreliable data channel; the
 // server's ICE candidate in the WHIP answer is rewritten to the relay's port (the server is
 // ICE-lite and learns the relay's address from the STUN checks).
 //
@@ -287,15 +287,15 @@ function connect() {
               r.trace.push({
                 t: Math.round(t),
                 seq: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(24, true),
-                kind: encoder.lastStats.kind,
+                kind: r.sender.lastStats.kind,
                 bytes: bytes.length,
                 buffered: channel.bufferedAmount,
                 dropped: r.sender.stats.framesDropped, // so far (a frame is dropped at the next push)
                 estimate: Math.round(r.sender.stats.estimateKbps),
               });
               r.pushed++;
-              r.encodeMs += encoder.lastStats.encodeMs;
-              if (encoder.lastStats.kind === 'key') r.keyFrames++;
+              r.encodeMs += r.sender.lastStats.encodeMs;
+              if (r.sender.lastStats.kind === 'key') r.keyFrames++;
             })
             .catch((e) => r.errors.push(String(e?.message ?? e)))
             .finally(() => {

@@ -202,3 +202,41 @@ fn frames_above_the_neural_size_limit_are_refused_or_sent_losslessly() {
     assert_eq!(dec.latent(&huge).unwrap_err().code(), "limits_exceeded");
     assert!(dec.decode(&good).is_ok());
 }
+
+/// The CPU backend's Winograd synthesis shows the picture Burn's own convolutions show, to
+/// within the ±1 level allowed between backends, at every quality, and it is on by default.
+#[test]
+fn winograd_synthesis_matches_burn_convolutions() {
+    let fast = codec();
+    assert!(fast.winograd(), "on by default on Flex");
+    let mut direct = NeuralCodec::clone(&fast);
+    direct.set_winograd(false).unwrap();
+    assert!(!direct.winograd());
+    let direct = Arc::new(direct);
+    let frame = picture(150, 100);
+    for q in 1..=fast.levels() {
+        let bytes = encoder(&fast, q).encode(&frame, 0).unwrap().bytes;
+        let a = Decoder::with_neural(fast.clone())
+            .decode(&bytes)
+            .unwrap()
+            .frame;
+        let b = Decoder::with_neural(direct.clone())
+            .decode(&bytes)
+            .unwrap()
+            .frame;
+        let diffs: Vec<u8> = a
+            .data()
+            .iter()
+            .zip(b.data())
+            .map(|(x, y)| x.abs_diff(*y))
+            .collect();
+        let worst = diffs.iter().copied().max().unwrap_or(0);
+        let off = diffs.iter().filter(|d| **d > 0).count();
+        assert!(worst <= 1, "quality {q}: a sample off by {worst}");
+        assert!(
+            off * 100 < diffs.len(),
+            "quality {q}: {off} of {} samples differ",
+            diffs.len()
+        );
+    }
+}

@@ -27,11 +27,16 @@ pub struct BenchRow {
     pub bpp: f64,
     /// Median neural encode time (model, quantization, entropy coding, header), ms.
     pub encode_ms: f64,
-    /// Median neural decode time, ms.
+    /// Median neural decode time, ms (on Flex, the synthesis convolutions by Winograd).
     pub decode_ms: f64,
+    /// Median neural decode time with Burn's own convolutions (im2col + gemm), ms: the
+    /// baseline of the Winograd path, measured in the same run (equal to `decode_ms` on
+    /// backends without it).
+    pub decode_direct_ms: f64,
     /// Achieved analysis throughput, GMAC/s.
     pub encode_gmac_per_s: f64,
-    /// Achieved synthesis throughput, GMAC/s.
+    /// Achieved synthesis throughput, GMAC/s, counting the direct convolution's multiply-adds
+    /// (so Winograd shows as a higher rate).
     pub decode_gmac_per_s: f64,
     /// Median zlib (level 6) encode time of the same frame, ms.
     pub zlib_encode_ms: f64,
@@ -132,6 +137,17 @@ pub fn run(
         let decode_ms = measure(iterations, || {
             dec.decode(&bytes).expect("decode");
         });
+        let decode_direct_ms = if model.winograd() {
+            let mut direct = NeuralCodec::clone(model);
+            direct.set_winograd(false)?;
+            let mut dec = Decoder::with_neural(Arc::new(direct));
+            dec.decode(&bytes)?;
+            measure(iterations, || {
+                dec.decode(&bytes).expect("decode");
+            })
+        } else {
+            decode_ms
+        };
         let mut zenc = Encoder::new(EncoderConfig {
             codec: CodecChoice::Zlib,
             ..Default::default()
@@ -165,6 +181,7 @@ pub fn run(
             bpp: bytes.len() as f64 * 8.0 / f64::from(w * h),
             encode_ms,
             decode_ms,
+            decode_direct_ms,
             encode_gmac_per_s: macs.0 as f64 * padded_px / encode_ms / 1e6,
             decode_gmac_per_s: macs.1 as f64 * padded_px / decode_ms / 1e6,
             zlib_encode_ms,
@@ -190,12 +207,13 @@ pub fn print(r: &BenchReport) {
         r.backend, r.cpus, r.quality, r.iterations, r.macs_per_pixel.0, r.macs_per_pixel.1
     );
     println!(
-        "{:>10} {:>7} {:>6} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "{:>10} {:>7} {:>6} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}",
         "size",
         "bytes",
         "bpp",
         "enc ms",
         "dec ms",
+        "dec direct",
         "enc GMAC/s",
         "dec GMAC/s",
         "zlib enc",
@@ -205,12 +223,13 @@ pub fn print(r: &BenchReport) {
     );
     for row in &r.rows {
         println!(
-            "{:>10} {:>7} {:>6.3} {:>9.1} {:>9.1} {:>10.1} {:>10.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            "{:>10} {:>7} {:>6.3} {:>9.1} {:>9.1} {:>10.1} {:>10.1} {:>10.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
             format!("{}x{}", row.width, row.height),
             row.bytes,
             row.bpp,
             row.encode_ms,
             row.decode_ms,
+            row.decode_direct_ms,
             row.encode_gmac_per_s,
             row.decode_gmac_per_s,
             row.zlib_encode_ms,

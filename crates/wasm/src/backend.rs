@@ -12,10 +12,8 @@ use std::sync::Arc;
 
 use aic_core::codec::NeuralCodec;
 use burn::tensor::Device;
-#[cfg(feature = "webgpu")]
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
-#[cfg(feature = "webgpu")]
 use wasm_bindgen_futures::JsFuture;
 
 #[cfg(not(any(feature = "cpu", feature = "webgpu")))]
@@ -119,6 +117,31 @@ pub struct Weights {
 thread_local! {
     static MODELS: RefCell<Vec<(Backend, Arc<NeuralCodec>)>> = const { RefCell::new(Vec::new()) };
     static WEIGHTS: RefCell<Option<Weights>> = const { RefCell::new(None) };
+    /// Backends whose model is being loaded: a second caller waits for the first (a WebGPU
+    /// device can be initialised only once: two at once fail with "a server is still
+    /// registered", as when an app creates its encoder and decoder together).
+    static LOADING: RefCell<Vec<Backend>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How often a caller waiting for another's model load looks again, ms.
+const LOAD_POLL_MS: i32 = 5;
+
+/// Resolves after `ms` (the global `setTimeout`: page or Worker).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(f) => {
+                let _ = f.call2(&JsValue::UNDEFINED, &resolve, &ms.into());
+            }
+            None => {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 /// Takes the weights file (`aic-fp1h.safetensors`) for every model this module loads from now
@@ -191,23 +214,33 @@ async fn device(backend: Backend) -> Result<Device, String> {
 
 /// The model on `backend`, loaded from the weights on first use.
 pub async fn model(backend: Backend) -> Result<Arc<NeuralCodec>, JsValue> {
-    let cached = MODELS.with_borrow(|m| m.iter().find(|(b, _)| *b == backend).cloned());
-    if let Some((_, model)) = cached {
-        return Ok(model);
+    loop {
+        let cached = MODELS.with_borrow(|m| m.iter().find(|(b, _)| *b == backend).cloned());
+        if let Some((_, model)) = cached {
+            return Ok(model);
+        }
+        if !LOADING.with_borrow(|l| l.contains(&backend)) {
+            break;
+        }
+        // Another call is loading this backend: wait for it (if it fails, this one tries).
+        sleep_ms(LOAD_POLL_MS).await;
     }
+    LOADING.with_borrow_mut(|l| l.push(backend));
+    let loaded = load_model(backend).await;
+    LOADING.with_borrow_mut(|l| l.retain(|b| *b != backend));
+    let model = loaded?;
+    MODELS.with_borrow_mut(|m| m.push((backend, model.clone())));
+    Ok(model)
+}
+
+/// Loads the model on `backend` and warms it up.
+async fn load_model(backend: Backend) -> Result<Arc<NeuralCodec>, JsValue> {
     let device = device(backend)
         .await
         .map_err(|reason| coded("unavailable", &reason))?;
     let model = Arc::new(NeuralCodec::load(&weights()?.bytes, device).map_err(js_error)?);
     warm_up(&model).await?;
-    Ok(MODELS.with_borrow_mut(|m| {
-        // Another call may have finished loading while this one awaited: keep the first.
-        if let Some((_, first)) = m.iter().find(|(b, _)| *b == backend) {
-            return first.clone();
-        }
-        m.push((backend, model.clone()));
-        model
-    }))
+    Ok(model)
 }
 
 /// Side of the frame [`warm_up`] codes.

@@ -10,6 +10,8 @@
 //! - [`feedback`]: feedback messages from a receiver and the bandwidth estimate they drive.
 //! - `receiver` (CPU module): the core's live-video receiver (loss, key-frame requests,
 //!   deadline, reports).
+//! - [`sender`]: the core's live-video sender (rate control, pacing with rollback, key-frame
+//!   requests, the bandwidth estimate, the latency budget), on either backend.
 //! - [`error`]: core errors as JavaScript `Error`s with a stable `code`.
 //!
 //! Nothing here blocks: every read back from the GPU is awaited (`into_data_async`).
@@ -22,6 +24,7 @@ pub mod feedback;
 pub mod packets;
 #[cfg(feature = "cpu")]
 pub mod receiver;
+pub mod sender;
 
 use wasm_bindgen::prelude::*;
 

@@ -12,7 +12,7 @@ use crate::error::{Error, LimitError, ModelError, ParameterError, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::limits::MAX_NEURAL_PIXELS;
 use crate::model::weights::{self, FineGrid, LoadedWeights};
-use crate::model::{CodecModel, ModelConfig};
+use crate::model::{CodecModel, ModelConfig, WinogradConvs};
 use crate::planar::{Planar, STRIDE, frame_to_planar, padded, planar_to_frame};
 use crate::wire::Codec;
 
@@ -20,7 +20,7 @@ use crate::wire::Codec;
 pub const MAX_SYMBOL: f32 = (1 << 24) as f32;
 
 /// The learned codec: a model and its entropy tables, on one device.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NeuralCodec {
     model: CodecModel,
     config: ModelConfig,
@@ -28,6 +28,8 @@ pub struct NeuralCodec {
     hash: u64,
     model_id: u16,
     device: Device,
+    /// The synthesis convolutions in Winograd form, on CPU backends (Flex).
+    winograd: Option<WinogradConvs>,
 }
 
 /// Latent symbols of one frame, `[channels, height/16, width/16]`, channel-major.
@@ -75,14 +77,46 @@ impl NeuralCodec {
             fine,
             ..
         } = weights::load(bytes, &device)?;
-        Ok(NeuralCodec {
+        let mut codec = NeuralCodec {
             model,
             config,
             fine,
             hash,
             model_id,
             device,
-        })
+            winograd: None,
+        };
+        codec.set_winograd(true)?;
+        Ok(codec)
+    }
+
+    /// Whether the synthesis transform's convolutions run by Winograd F(4×4, 3×3)
+    /// ([`crate::model::Winograd3x3`]: 4× fewer multiply-adds, the same picture up to float
+    /// rounding). On by default on the Flex (CPU) backend; GPU backends keep Burn's
+    /// convolutions (asking for it there does nothing). Latents are never affected.
+    pub fn set_winograd(&mut self, on: bool) -> Result<()> {
+        self.winograd = if on && self.is_flex() {
+            Some(self.model.synthesis.winograd()?)
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// Whether the synthesis transform runs by Winograd ([`NeuralCodec::set_winograd`]).
+    pub fn winograd(&self) -> bool {
+        self.winograd.is_some()
+    }
+
+    fn is_flex(&self) -> bool {
+        #[cfg(feature = "flex")]
+        {
+            self.device == Device::flex()
+        }
+        #[cfg(not(feature = "flex"))]
+        {
+            false
+        }
     }
 
     /// Loads the weights shipped in the binary onto `device` (feature `embedded-weights`).
@@ -247,7 +281,11 @@ impl NeuralCodec {
             TensorData::new(y_hat, [1, self.config.m, h, w]),
             &self.device,
         );
-        let x_hat = self.model.synthesis.forward(y_hat).clamp(0.0, 1.0);
+        let x_hat = match &self.winograd {
+            Some(convs) => self.model.synthesis.forward_winograd(y_hat, convs)?,
+            None => self.model.synthesis.forward(y_hat),
+        }
+        .clamp(0.0, 1.0);
         let data = read_f32(x_hat).await?;
         Ok(Planar {
             data,

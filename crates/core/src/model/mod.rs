@@ -6,15 +6,19 @@
 //! - [`CodecModel`]: `analysis` (frame → latent), `gain`/`inv_gain` per quality level,
 //!   `synthesis` (latent → frame). Backend-agnostic: the [`Device`] picks Flex, wgpu, WebGPU.
 //! - [`weights`]: the shipped weights and their identity (model id, hash), and loading.
+//! - [`Winograd3x3`]: the synthesis transform's convolutions by Winograd F(4×4, 3×3), used on
+//!   the CPU backend ([`Synthesis::forward_winograd`]).
 
 mod analysis;
 mod gdn;
 mod synthesis;
 pub mod weights;
+mod winograd;
 
 pub use analysis::Analysis;
 pub use gdn::Gdn;
-pub use synthesis::Synthesis;
+pub use synthesis::{Synthesis, WinogradConvs};
+pub use winograd::Winograd3x3;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};

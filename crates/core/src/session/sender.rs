@@ -37,7 +37,7 @@ use crate::codec::NeuralCodec;
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::rate::RateTarget;
-use crate::sequence::{Refinement, VideoConfig, VideoEncoder, VideoFrameStats};
+use crate::sequence::{EncodedVideoFrame, Refinement, VideoConfig, VideoEncoder, VideoFrameStats};
 use crate::wire::{Feedback, Packetizer};
 
 /// Settings of a [`Sender`].
@@ -205,6 +205,26 @@ impl Sender {
     /// frame's bytes and stats. Frames still waiting whole are dropped first and the encoder
     /// rolled back (module docs, "Pacing").
     pub fn push_frame(&mut self, frame: &Frame, now_us: u64) -> Result<(Vec<u8>, VideoFrameStats)> {
+        let before = self.before_encode(now_us)?;
+        let encoded = self.encoder.encode(frame, now_us);
+        self.after_encode(before, encoded, now_us)
+    }
+
+    /// [`Sender::push_frame`] without blocking on the device (the browser's WebGPU backend
+    /// reads its results back asynchronously).
+    pub async fn push_frame_async(
+        &mut self,
+        frame: &Frame,
+        now_us: u64,
+    ) -> Result<(Vec<u8>, VideoFrameStats)> {
+        let before = self.before_encode(now_us)?;
+        let encoded = self.encoder.encode_async(frame, now_us).await;
+        self.after_encode(before, encoded, now_us)
+    }
+
+    /// Before a frame is coded: drops the frames still waiting whole (rolling the encoder
+    /// back), serves a pending key-frame request; returns the encoder as it is now.
+    fn before_encode(&mut self, now_us: u64) -> Result<Box<VideoEncoder>> {
         if let Some(i) = self.queue.iter().position(|q| !q.started) {
             let dropped = self.queue.split_off(i);
             self.dropped_frames += dropped.len() as u64;
@@ -227,8 +247,17 @@ impl Sender {
             self.encoder.request_key_frame();
             self.key_wanted = false;
         }
-        let before = Box::new(self.encoder.clone());
-        let e = match self.encoder.encode(frame, now_us) {
+        Ok(Box::new(self.encoder.clone()))
+    }
+
+    /// After a frame is coded: queues its packets (or restores the encoder on an error).
+    fn after_encode(
+        &mut self,
+        before: Box<VideoEncoder>,
+        encoded: Result<EncodedVideoFrame>,
+        now_us: u64,
+    ) -> Result<(Vec<u8>, VideoFrameStats)> {
+        let e = match encoded {
             Ok(e) => e,
             Err(err) => {
                 self.encoder = *before;
