@@ -400,10 +400,10 @@ export class AicLiveSender {
     this.#refresh();
   }
 
-  /** Sends packets while the channel has room. */
+  /** Sends packets while the channel has room (during an encode too: the started frame's). */
   #pump() {
-    const low = this.#inner?.lowWaterBytes;
-    if (low === undefined) return; // encoding: push pumps when it is done
+    if (!this.#inner) return;
+    const low = this.#inner.lowWaterBytes;
     while (this.#channel.readyState === 'open' && this.#channel.bufferedAmount < low) {
       const p = this.#inner.pollTransmit();
       if (!p) return;

@@ -17,7 +17,9 @@
 // see aic-serve.mjs). The server's log goes to $AIC_ARTIFACTS/relay-server.log (AIC_VERBOSE=1
 // echoes it and the page's console); the windows, samples and every pushed frame (seq, kind,
 // bytes, the channel's bufferedAmount) to $AIC_ARTIFACTS/relay-trace.json. AIC_RELAY_SEED changes
-// the loss pattern (default 1); AIC_RELAY_PHASES the capacity's two phases (default 400:30,150:30).
+// the loss pattern (default 1); AIC_RELAY_PHASES the capacity's two phases (default 400:30,150:30);
+// AIC_RELAY_FPS the frame rate (default 10). Frames carry Unix time, so the server's stats also
+// give the absolute capture-to-decode delay (wall clock; the page and the server share it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,7 +42,7 @@ import { startRelay } from './udp-relay.mjs';
 const SEED = Number(process.env.AIC_RELAY_SEED ?? 1);
 /** The sender's cap and frame rate (AicLiveSender's maxKbps, fps). */
 const MAX_KBPS = 300;
-const FPS = 10;
+const FPS = Number(process.env.AIC_RELAY_FPS ?? 10);
 /**
  * AicLiveSender's floor (its default). AIC_RELAY_MIN_KBPS=300 pins the estimate at the cap (a
  * sender deaf to feedback, only paced by the channel): a control run that the checks must fail.
@@ -279,10 +281,11 @@ function connect() {
           r.latest = null;
           r.busy = true;
           const t = performance.now() - r.t0;
-          // Capture time = now (the push), on the page's clock: the server's delays are
-          // relative to the smallest seen, so the clocks' offset cancels.
+          // Capture time = now (the push), as Unix time in µs: the server's delays relative to
+          // the smallest seen need no common clock; on loopback its wall-clock delays are the
+          // absolute capture-to-decode delay (the page and the server share the clock).
           r.sender
-            .push(frame, { timestampUs: Math.round(performance.now() * 1000) })
+            .push(frame, { timestampUs: Math.round((performance.timeOrigin + performance.now()) * 1000) })
             .then((bytes) => {
               r.trace.push({
                 t: Math.round(t),
@@ -425,6 +428,8 @@ test(`relay: live video through a ${PHASES[0].kbps} → ${PHASES[1].kbps} kbps l
       rules,
       p50: b.server.delay_p50_ms,
       p95: b.server.delay_p95_ms,
+      wall50: b.server.wall_delay_p50_ms,
+      wall95: b.server.wall_delay_p95_ms,
       arrP50: pct(delays, 0.5),
       arrMax: delays.length ? Math.max(...delays) : NaN,
       upIn: up('datagrams'),
@@ -436,13 +441,13 @@ test(`relay: live video through a ${PHASES[0].kbps} → ${PHASES[1].kbps} kbps l
   }
   console.log(
     'relay: window s | link kbps | server kbps | shown/sent (dropped unsent) | lost | no ref | late | key frames (req) | ' +
-      'estimate min/mean/end | reports lossy/delay > 80 ms/all | delay p50/p95 (server, last 256 shown) | arrival delay p50/max (reports) | up datagrams: in, loss, queue drops | queue mean ms, % time > 75 %',
+      'estimate min/mean/end | reports lossy/delay > 80 ms/all | delay p50/p95 (server, last 256 shown, relative) | absolute (wall clock) | arrival delay p50/max (reports) | up datagrams: in, loss, queue drops | queue mean ms, % time > 75 %',
   );
   for (const r of rows) {
     console.log(
       `relay: ${r.window.padEnd(6)} | ${r.linkKbps} | ${f(r.kbps).padStart(5)} | ${r.shown}/${r.sent} (${r.dropped}) | ${r.lost} | ` +
         `${r.noRef} | ${r.late} | ${r.keys} (${r.keyReq}) | ${f(r.estMin, 0)}/${f(r.estMean, 0)}/${f(r.estimate, 0)} | ` +
-        `${r.rules.lossy}/${r.rules.delayed}/${r.rules.all} | ${f(r.p50)}/${f(r.p95)} | ` +
+        `${r.rules.lossy}/${r.rules.delayed}/${r.rules.all} | ${f(r.p50)}/${f(r.p95)} | ${f(r.wall50)}/${f(r.wall95)} | ` +
         `${f(r.arrP50, 0)}/${f(r.arrMax, 0)} | ${r.upIn}, ${r.upLoss}, ${r.upQueueDrops} | ${f(r.queueMean)}, ${f(r.queueFull * 100, 0)}`,
     );
   }
@@ -478,7 +483,9 @@ test(`relay: live video through a ${PHASES[0].kbps} → ${PHASES[1].kbps} kbps l
   const snd = end.page.sender;
   console.log(
     `relay: summary: delay p50/p95 ${f(atDrop.server.delay_p50_ms)}/${f(atDrop.server.delay_p95_ms)} ms before the drop, ` +
-      `${f(last.server.delay_p50_ms)}/${f(last.server.delay_p95_ms)} ms at the end; server ${f(earlyKbps)} kbps (5–30 s), ` +
+      `${f(last.server.delay_p50_ms)}/${f(last.server.delay_p95_ms)} ms at the end (relative); absolute capture to decode ` +
+      `(wall clock, loopback) ${f(atDrop.server.wall_delay_p50_ms)}/${f(atDrop.server.wall_delay_p95_ms)} ms before, ` +
+      `${f(last.server.wall_delay_p50_ms)}/${f(last.server.wall_delay_p95_ms)} ms at the end; server ${f(earlyKbps)} kbps (5–30 s), ` +
       `${f(lateKbps)} kbps (last 20 s), shown ${lateShown}/${lateSent} then, arrival delay p95 ${f(lateArrivalP95, 0)} ms ` +
       `(reports); shown ${shown}/${sentFrames} sent (${f((100 * shown) / Math.max(1, sentFrames))} %), ` +
       `${snd.framesSent} encoded, ${snd.framesDropped} dropped unsent, ${end.page.skippedTicks} ticks skipped (encoder busy), ` +

@@ -162,6 +162,44 @@ fn a_frame_dropped_unsent_rolls_the_encoder_back() {
     assert_eq!(sent, (0..sent.len() as u32).collect::<Vec<_>>());
 }
 
+/// A frame that has started to go out can be taken whole before the next encode (the
+/// browser sends it during the encode); a frame not started stays, and is still dropped.
+#[test]
+fn the_started_frame_can_be_taken_before_an_encode() {
+    let (frames, fps) = clip();
+    let mut sender = Sender::new(
+        model(),
+        SenderConfig {
+            max_kbps: 300.0,
+            fps,
+            max_packet_bytes: 300,
+            ..SenderConfig::default()
+        },
+    )
+    .unwrap();
+    let (first, _) = sender.push_frame(&frames[0], 0).unwrap();
+    assert!(sender.take_started().is_empty(), "nothing has started yet");
+    let one = sender.poll_transmit().unwrap();
+    let rest = sender.take_started();
+    assert!(
+        !rest.is_empty(),
+        "a key frame spans several 300-byte packets"
+    );
+    assert_eq!(sender.queued_packets(), 0);
+    // The packets, in order, are the whole frame.
+    let mut r = aic_core::wire::Reassembler::new(Default::default());
+    for p in std::iter::once(&one).chain(&rest) {
+        r.push(p, 0).unwrap();
+    }
+    assert_eq!(r.poll_frame().unwrap(), first);
+    // A frame not started is not taken, and the next push drops it.
+    let t = (1e6 / fps) as u64;
+    sender.push_frame(&frames[1], t).unwrap();
+    assert!(sender.take_started().is_empty());
+    sender.push_frame(&frames[2], 2 * t).unwrap();
+    assert_eq!(sender.dropped_frames(), 1);
+}
+
 #[test]
 fn pacing_follows_a_capacity_drop_without_delay_build_up() {
     let (clip_frames, fps) = clip();

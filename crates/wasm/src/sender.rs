@@ -37,6 +37,10 @@ pub struct WasmSender {
     inner: Rc<RefCell<Option<Sender>>>,
     /// Feedback that arrived during an encode.
     pending: Rc<RefCell<VecDeque<Pending>>>,
+    /// Packets of frames that had started to go out when an encode began: sent during it.
+    started: Rc<RefCell<VecDeque<Vec<u8>>>>,
+    /// The channel's low-water mark as last known (it is also needed during an encode).
+    low_water: Rc<std::cell::Cell<usize>>,
     last: Rc<RefCell<Option<js_sys::Object>>>,
     backend: &'static str,
     backend_note: Option<String>,
@@ -88,9 +92,12 @@ impl WasmSender {
         };
         let loaded = backend::load(request).await?;
         let sender = Sender::new(loaded.model, config).map_err(js_error)?;
+        let low_water = Rc::new(std::cell::Cell::new(sender.channel_low_water_bytes()));
         Ok(WasmSender {
             inner: Rc::new(RefCell::new(Some(sender))),
             pending: Rc::default(),
+            started: Rc::default(),
+            low_water,
             last: Rc::default(),
             backend: loaded.backend.name(),
             backend_note: loaded.note,
@@ -115,11 +122,14 @@ impl WasmSender {
     /// usable.
     pub fn push(&self, rgba: Vec<u8>, width: u32, height: u32, now_ms: f64) -> js_sys::Promise {
         let (inner, pending, last) = (self.inner.clone(), self.pending.clone(), self.last.clone());
+        let (started, low_water) = (self.started.clone(), self.low_water.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let frame = Frame::new(width, height, PixelFormat::Rgba8, rgba).map_err(js_error)?;
             let Some(mut sender) = inner.borrow_mut().take() else {
                 return Err(busy("sender"));
             };
+            // What has started to go out keeps going out while the frame is encoded.
+            started.borrow_mut().extend(sender.take_started());
             let result = sender.push_frame_async(&frame, us(now_ms)).await;
             // Feedback that came in meanwhile, in order (malformed messages were refused
             // when they arrived).
@@ -137,6 +147,7 @@ impl WasmSender {
                     ("latencyMode", sender.latency_mode().name().into()),
                 ])
             });
+            low_water.set(sender.channel_low_water_bytes());
             *inner.borrow_mut() = Some(sender);
             let (bytes, _) = result.map_err(js_error)?;
             *last.borrow_mut() = info;
@@ -151,12 +162,15 @@ impl WasmSender {
         self.last.borrow().clone()
     }
 
-    /// The next packet to send, if any (`undefined` also while a frame is being encoded).
-    /// Call it only while the channel's `bufferedAmount` is under `lowWaterBytes`.
+    /// The next packet to send, if any. While a frame is being encoded, only the packets of
+    /// frames that had started to go out. Call it only while the channel's `bufferedAmount` is
+    /// under `lowWaterBytes`.
     #[wasm_bindgen(js_name = pollTransmit)]
     pub fn poll_transmit(&self) -> Option<js_sys::Uint8Array> {
-        let mut inner = self.inner.borrow_mut();
-        let p = inner.as_mut()?.poll_transmit()?;
+        let p = match self.started.borrow_mut().pop_front() {
+            Some(p) => p,
+            None => self.inner.borrow_mut().as_mut()?.poll_transmit()?,
+        };
         Some(js_sys::Uint8Array::from(p.as_slice()))
     }
 
@@ -207,13 +221,18 @@ impl WasmSender {
 
     /// The channel's low-water mark, bytes: take packets only while `bufferedAmount` is
     /// under it (two frames at the current estimate); also `bufferedAmountLowThreshold`.
+    /// During an encode, the mark as it was when the encode began.
     #[wasm_bindgen(getter, js_name = lowWaterBytes)]
-    pub fn low_water_bytes(&self) -> Option<usize> {
-        Some(self.inner.borrow().as_ref()?.channel_low_water_bytes())
+    pub fn low_water_bytes(&self) -> usize {
+        if let Some(s) = self.inner.borrow().as_ref() {
+            self.low_water.set(s.channel_low_water_bytes());
+        }
+        self.low_water.get()
     }
 
     /// `{ estimateKbps, framesDropped, keyRequests, latencyMode, latencySwitches,
     /// queuedPackets }`; `undefined` while a frame is being encoded.
+    /// (`queuedPackets` counts what waits in the core sender.)
     #[wasm_bindgen(getter)]
     pub fn stats(&self) -> Option<js_sys::Object> {
         let inner = self.inner.borrow();

@@ -299,6 +299,20 @@ impl Sender {
         }
     }
 
+    /// Takes the remaining packets of the frames that have started to go out (never dropped,
+    /// so nothing is lost by taking them early): an application that cannot call
+    /// [`Sender::poll_transmit`] while a frame is being encoded (the browser, where the encode
+    /// is awaited) sends them meanwhile, before any packet polled after.
+    pub fn take_started(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while self.queue.front().is_some_and(|q| q.started) {
+            if let Some(q) = self.queue.pop_front() {
+                out.extend(q.packets);
+            }
+        }
+        out
+    }
+
     /// Packets waiting to be sent.
     pub fn queued_packets(&self) -> usize {
         self.queue.iter().map(|q| q.packets.len()).sum()

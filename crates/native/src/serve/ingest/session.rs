@@ -52,7 +52,18 @@ pub struct SessionStats {
     pub delay_p50_ms: f64,
     /// See `delay_p50_ms`.
     pub delay_p95_ms: f64,
+    /// Capture-to-decode delay of the recent shown frames by the wall clock, ms: this
+    /// server's Unix time minus the frame's timestamp, median and 95th percentile. Absolute,
+    /// but meaningful only when the sender stamps frames with Unix time in µs on a clock
+    /// this server shares (loopback) or keeps in sync; `None` when no frame's timestamp is
+    /// within [`WALL_CLOCK_PLAUSIBLE_US`] of this server's time.
+    pub wall_delay_p50_ms: Option<f64>,
+    /// See `wall_delay_p50_ms`.
+    pub wall_delay_p95_ms: Option<f64>,
 }
+
+/// A frame's timestamp counts as Unix time when it is within this of the server's, µs.
+pub const WALL_CLOCK_PLAUSIBLE_US: i64 = 60_000_000;
 
 /// How many recent delays the percentiles are taken over.
 const DELAY_WINDOW: usize = 256;
@@ -62,7 +73,17 @@ struct Inner {
     stats: SessionStats,
     latest: Option<Frame>,
     delays_ms: Vec<f64>,
+    wall_delays_ms: Vec<f64>,
     recording: Option<Recording>,
+}
+
+/// The `p` percentile of `values` (0 when empty).
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut d = values.to_vec();
+    d.sort_by(f64::total_cmp);
+    d.get(((d.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// One session's state, shared between its worker and the HTTP API.
@@ -97,15 +118,12 @@ impl SessionShared {
     pub fn stats(&self) -> SessionStats {
         self.with(|i| {
             let mut s = i.stats.clone();
-            let mut d = i.delays_ms.clone();
-            d.sort_by(f64::total_cmp);
-            let pct = |p: f64| {
-                d.get(((d.len() as f64 - 1.0) * p).round() as usize)
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            s.delay_p50_ms = pct(0.5);
-            s.delay_p95_ms = pct(0.95);
+            s.delay_p50_ms = percentile(&i.delays_ms, 0.5);
+            s.delay_p95_ms = percentile(&i.delays_ms, 0.95);
+            if !i.wall_delays_ms.is_empty() {
+                s.wall_delay_p50_ms = Some(percentile(&i.wall_delays_ms, 0.5));
+                s.wall_delay_p95_ms = Some(percentile(&i.wall_delays_ms, 0.95));
+            }
             s
         })
     }
@@ -164,6 +182,14 @@ impl SessionShared {
                     i.delays_ms.remove(0);
                 }
                 i.delays_ms.push(delay_us as f64 / 1000.0);
+                let wall_us = (crate::clock::unix_nanos() / 1000) as i64
+                    - frame.header.timestamp_us as i64;
+                if wall_us.abs() <= WALL_CLOCK_PLAUSIBLE_US {
+                    if i.wall_delays_ms.len() == DELAY_WINDOW {
+                        i.wall_delays_ms.remove(0);
+                    }
+                    i.wall_delays_ms.push(wall_us as f64 / 1000.0);
+                }
                 if let Some(r) = &mut i.recording {
                     r.write(&frame.frame);
                 }
