@@ -182,8 +182,8 @@ impl SessionShared {
                     i.delays_ms.remove(0);
                 }
                 i.delays_ms.push(delay_us as f64 / 1000.0);
-                let wall_us = (crate::clock::unix_nanos() / 1000) as i64
-                    - frame.header.timestamp_us as i64;
+                let wall_us =
+                    (crate::clock::unix_nanos() / 1000) as i64 - frame.header.timestamp_us as i64;
                 if wall_us.abs() <= WALL_CLOCK_PLAUSIBLE_US {
                     if i.wall_delays_ms.len() == DELAY_WINDOW {
                         i.wall_delays_ms.remove(0);
