@@ -119,6 +119,14 @@ pub fn run(
     quality: u8,
 ) -> Result<BenchReport> {
     let macs = model.config().macs_per_pixel();
+    // The baseline of the Winograd decode: the same model with Burn's own convolutions.
+    let direct = if model.winograd() {
+        let mut direct = NeuralCodec::clone(model);
+        direct.set_winograd(false)?;
+        Some(Arc::new(direct))
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     for &(w, h) in sizes {
         let frame = frame_at(source, w, h);
@@ -137,10 +145,8 @@ pub fn run(
         let decode_ms = measure(iterations, || {
             dec.decode(&bytes).expect("decode");
         });
-        let decode_direct_ms = if model.winograd() {
-            let mut direct = NeuralCodec::clone(model);
-            direct.set_winograd(false)?;
-            let mut dec = Decoder::with_neural(Arc::new(direct));
+        let decode_direct_ms = if let Some(direct) = &direct {
+            let mut dec = Decoder::with_neural(Arc::clone(direct));
             dec.decode(&bytes)?;
             measure(iterations, || {
                 dec.decode(&bytes).expect("decode");

@@ -11,7 +11,7 @@
 //! - [`simulate`]: sender and receiver through a seeded impaired channel, `aic simulate`.
 //! - [`serve`]: `aic serve`, the HTTP/gRPC service and WebRTC ingest (`docs/server.md`).
 //! - [`send`]: `aic send`, a native WebRTC peer streaming a clip to a server (WHIP).
-//! - [`clock`]: the crate's one door to the clock.
+//! - [`clock`]: the crate's one door to the clock; [`stats`]: percentiles.
 //! - [`backend`]: the Burn device the neural codec runs on (`--backend flex|wgpu`).
 //! - [`error`]: [`NativeError`], which always names the file concerned.
 
@@ -26,6 +26,7 @@ pub mod plot;
 pub mod send;
 pub mod serve;
 pub mod simulate;
+pub mod stats;
 pub mod video;
 
 pub use error::NativeError;

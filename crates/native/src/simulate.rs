@@ -19,6 +19,7 @@ use aic_core::session::{
 use serde::Serialize;
 
 use crate::error::{NativeError, Result};
+use crate::stats::percentile;
 
 /// The impaired channel.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,15 +196,6 @@ pub struct SimReport {
     pub frames: Vec<SimFrame>,
     /// Totals.
     pub summary: SimSummary,
-}
-
-fn percentile(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Runs `frames` (at `fps`) from a sender capped at `target_kbps` to a receiver through the

@@ -39,7 +39,7 @@ pub struct WasmSender {
     pending: Rc<RefCell<VecDeque<Pending>>>,
     /// Packets of frames that had started to go out when an encode began: sent during it.
     started: Rc<RefCell<VecDeque<Vec<u8>>>>,
-    /// The channel's low-water mark as last known (it is also needed during an encode).
+    /// The channel's low-water mark when the current encode began (needed during it).
     low_water: Rc<std::cell::Cell<usize>>,
     last: Rc<RefCell<Option<js_sys::Object>>>,
     backend: &'static str,
@@ -92,12 +92,11 @@ impl WasmSender {
         };
         let loaded = backend::load(request).await?;
         let sender = Sender::new(loaded.model, config).map_err(js_error)?;
-        let low_water = Rc::new(std::cell::Cell::new(sender.channel_low_water_bytes()));
         Ok(WasmSender {
             inner: Rc::new(RefCell::new(Some(sender))),
             pending: Rc::default(),
             started: Rc::default(),
-            low_water,
+            low_water: Rc::default(),
             last: Rc::default(),
             backend: loaded.backend.name(),
             backend_note: loaded.note,
@@ -128,8 +127,10 @@ impl WasmSender {
             let Some(mut sender) = inner.borrow_mut().take() else {
                 return Err(busy("sender"));
             };
-            // What has started to go out keeps going out while the frame is encoded.
+            // What has started to go out keeps going out while the frame is encoded, paced on
+            // the mark as it is now.
             started.borrow_mut().extend(sender.take_started());
+            low_water.set(sender.channel_low_water_bytes());
             let result = sender.push_frame_async(&frame, us(now_ms)).await;
             // Feedback that came in meanwhile, in order (malformed messages were refused
             // when they arrived).
@@ -147,7 +148,6 @@ impl WasmSender {
                     ("latencyMode", sender.latency_mode().name().into()),
                 ])
             });
-            low_water.set(sender.channel_low_water_bytes());
             *inner.borrow_mut() = Some(sender);
             let (bytes, _) = result.map_err(js_error)?;
             *last.borrow_mut() = info;
@@ -224,10 +224,10 @@ impl WasmSender {
     /// During an encode, the mark as it was when the encode began.
     #[wasm_bindgen(getter, js_name = lowWaterBytes)]
     pub fn low_water_bytes(&self) -> usize {
-        if let Some(s) = self.inner.borrow().as_ref() {
-            self.low_water.set(s.channel_low_water_bytes());
-        }
-        self.low_water.get()
+        self.inner
+            .borrow()
+            .as_ref()
+            .map_or(self.low_water.get(), Sender::channel_low_water_bytes)
     }
 
     /// `{ estimateKbps, framesDropped, keyRequests, latencyMode, latencySwitches,

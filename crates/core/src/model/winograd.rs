@@ -335,6 +335,13 @@ mod tests {
             .collect()
     }
 
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
     #[test]
     fn equals_the_direct_convolution_on_every_size() {
         let device = Device::flex();
@@ -357,11 +364,7 @@ mod tests {
             let winograd = Winograd3x3::from_conv(&conv, &device).unwrap();
             let fast = read(winograd.forward(x.clone(), 1, 0.0).unwrap()).unwrap();
             assert_eq!(direct.len(), fast.len());
-            let worst = direct
-                .iter()
-                .zip(&fast)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let worst = max_abs_diff(&direct, &fast);
             assert!(worst < 1e-5, "{c}→{k} at {h}×{w}: off by {worst}");
             if k % 4 == 0 {
                 let shuffled = PixelShuffleConfig::new(2)
@@ -370,12 +373,7 @@ mod tests {
                     .add_scalar(0.5);
                 let fused = winograd.forward(x, 2, 0.5).unwrap();
                 assert_eq!(shuffled.dims(), fused.dims());
-                let (a, b) = (read(shuffled).unwrap(), read(fused).unwrap());
-                let worst = a
-                    .iter()
-                    .zip(&b)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
+                let worst = max_abs_diff(&read(shuffled).unwrap(), &read(fused).unwrap());
                 assert!(worst < 1e-5, "{c}→{k} at {h}×{w}, shuffled: off by {worst}");
             }
         }

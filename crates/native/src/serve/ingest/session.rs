@@ -11,6 +11,7 @@ use aic_core::session::{DropReason, ReceiverEvent};
 use serde::Serialize;
 
 use crate::serve::grpc::drop_reason;
+use crate::stats::percentile;
 
 /// Counters of one session, as `GET /v1/sessions/{id}` answers them.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -77,13 +78,12 @@ struct Inner {
     recording: Option<Recording>,
 }
 
-/// The `p` percentile of `values` (0 when empty).
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut d = values.to_vec();
-    d.sort_by(f64::total_cmp);
-    d.get(((d.len() as f64 - 1.0) * p).round() as usize)
-        .copied()
-        .unwrap_or(0.0)
+/// Appends `ms` to a window of the last [`DELAY_WINDOW`] delays.
+fn push_delay(window: &mut Vec<f64>, ms: f64) {
+    if window.len() == DELAY_WINDOW {
+        window.remove(0);
+    }
+    window.push(ms);
 }
 
 /// One session's state, shared between its worker and the HTTP API.
@@ -118,8 +118,16 @@ impl SessionShared {
     pub fn stats(&self) -> SessionStats {
         self.with(|i| {
             let mut s = i.stats.clone();
-            s.delay_p50_ms = percentile(&i.delays_ms, 0.5);
-            s.delay_p95_ms = percentile(&i.delays_ms, 0.95);
+            // 0 before the first frame shown.
+            let relative = |p| {
+                if i.delays_ms.is_empty() {
+                    0.0
+                } else {
+                    percentile(&i.delays_ms, p)
+                }
+            };
+            s.delay_p50_ms = relative(0.5);
+            s.delay_p95_ms = relative(0.95);
             if !i.wall_delays_ms.is_empty() {
                 s.wall_delay_p50_ms = Some(percentile(&i.wall_delays_ms, 0.5));
                 s.wall_delay_p95_ms = Some(percentile(&i.wall_delays_ms, 0.95));
@@ -178,17 +186,11 @@ impl SessionShared {
                 s.last_seq = Some(seq);
                 s.width = frame.frame.width();
                 s.height = frame.frame.height();
-                if i.delays_ms.len() == DELAY_WINDOW {
-                    i.delays_ms.remove(0);
-                }
-                i.delays_ms.push(delay_us as f64 / 1000.0);
+                push_delay(&mut i.delays_ms, delay_us as f64 / 1000.0);
                 let wall_us =
                     (crate::clock::unix_nanos() / 1000) as i64 - frame.header.timestamp_us as i64;
                 if wall_us.abs() <= WALL_CLOCK_PLAUSIBLE_US {
-                    if i.wall_delays_ms.len() == DELAY_WINDOW {
-                        i.wall_delays_ms.remove(0);
-                    }
-                    i.wall_delays_ms.push(wall_us as f64 / 1000.0);
+                    push_delay(&mut i.wall_delays_ms, wall_us as f64 / 1000.0);
                 }
                 if let Some(r) = &mut i.recording {
                     r.write(&frame.frame);
