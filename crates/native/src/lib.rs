@@ -1,5 +1,5 @@
 //! AuraLink AIC on servers: reading and writing image and video files, evaluation, and the
-//! `aic` command line (in `src/bin/aic.rs`).
+//! `aic` command line (in `src/bin/aic/`, one module per command).
 //!
 //! # Module Overview
 //! - [`input`]: PNG, JPEG, PPM/PNM and Y4M files → [`aic_core::Frame`]s.
