@@ -18,6 +18,7 @@
 //! - [`quality`]: the fine quality grid (steps between the trained levels).
 //! - [`rate`]: rate control — where a frame's quality is chosen.
 //! - [`residual`]: the refinement layer, an exact additive enhancement of the picture.
+//! - [`motion`]: block motion compensation (interpolation, search, the vectors' syntax).
 //! - `sequence` (with the model): inter coding — the integer state a video stream carries,
 //!   the video encoder, and the decoder's side.
 //! - `session` (with the model): a sender and a receiver over a lossy channel — feedback,
@@ -54,6 +55,7 @@ pub mod limits;
 pub mod metrics;
 #[cfg(feature = "neural")]
 pub mod model;
+pub mod motion;
 pub mod planar;
 pub mod quality;
 pub mod rate;

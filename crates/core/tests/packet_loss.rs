@@ -23,6 +23,8 @@ fn frame(seq: u32, kind: FrameKind, payload_len: usize, rng: &mut Rng) -> Vec<u8
         payload_len: 0,
         refined: false,
         half: false,
+        motion: false,
+        recovery: false,
     };
     let payload: Vec<u8> = (0..payload_len).map(|_| rng.next() as u8).collect();
     write_frame(&header, &payload).unwrap()

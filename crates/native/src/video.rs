@@ -34,6 +34,31 @@ pub struct VideoEvalConfig {
     pub target_changes: Vec<(usize, f64)>,
     /// The refinement layer.
     pub refinement: Refinement,
+    /// Motion delta frames (with the refinement layer).
+    pub motion: bool,
+}
+
+/// What a motion frame's macroblocks did: fractions of macroblocks per mode, and bits.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ModeRow {
+    /// Skipped (a copy of the previous picture).
+    pub skip: f64,
+    /// Predicted from the previous picture.
+    pub inter: f64,
+    /// Predicted from the long-term reference.
+    pub long: f64,
+    /// Coded intra by the neural codec.
+    pub intra: f64,
+    /// In the cyclic refresh window.
+    pub refresh: f64,
+    /// The residual's QP.
+    pub qp: f64,
+    /// Estimated bits of modes and vectors.
+    pub vector_bits: f64,
+    /// Estimated bits of the residual.
+    pub residual_bits: f64,
+    /// Bits of the intra latent symbols.
+    pub latent_bits: f64,
 }
 
 /// One frame's figures.
@@ -63,6 +88,8 @@ pub struct FrameRow {
     pub encode_ms: Option<f64>,
     /// Decode time, ms (AIC only).
     pub decode_ms: Option<f64>,
+    /// A motion frame's modes and bits (AIC only).
+    pub modes: Option<ModeRow>,
 }
 
 /// The means of one codec over the clip.
@@ -88,6 +115,8 @@ pub struct Summary {
     pub decode_ms: Option<f64>,
     /// Key frames.
     pub key_frames: usize,
+    /// Means over the motion frames of their modes and bits.
+    pub modes: Option<ModeRow>,
 }
 
 /// The whole evaluation.
@@ -182,6 +211,43 @@ fn summarize(codec: &'static str, rows: &[FrameRow], fps: f64) -> Summary {
         encode_ms: median(rows.iter().filter_map(|r| r.encode_ms).collect()),
         decode_ms: median(rows.iter().filter_map(|r| r.decode_ms).collect()),
         key_frames: rows.iter().filter(|r| r.kind == "key").count(),
+        modes: mean_modes(rows),
+    }
+}
+
+fn mean_modes(rows: &[FrameRow]) -> Option<ModeRow> {
+    let m: Vec<ModeRow> = rows.iter().filter_map(|r| r.modes).collect();
+    if m.is_empty() {
+        return None;
+    }
+    let n = m.len() as f64;
+    let avg = |f: fn(&ModeRow) -> f64| m.iter().map(f).sum::<f64>() / n;
+    Some(ModeRow {
+        skip: avg(|r| r.skip),
+        inter: avg(|r| r.inter),
+        long: avg(|r| r.long),
+        intra: avg(|r| r.intra),
+        refresh: avg(|r| r.refresh),
+        qp: avg(|r| r.qp),
+        vector_bits: avg(|r| r.vector_bits),
+        residual_bits: avg(|r| r.residual_bits),
+        latent_bits: avg(|r| r.latent_bits),
+    })
+}
+
+/// A motion frame's stats as fractions of its macroblocks.
+fn mode_row(m: &aic_core::sequence::MotionStats) -> ModeRow {
+    let n = (m.skip + m.inter + m.long + m.intra).max(1) as f64;
+    ModeRow {
+        skip: m.skip as f64 / n,
+        inter: m.inter as f64 / n,
+        long: m.long as f64 / n,
+        intra: m.intra as f64 / n,
+        refresh: m.refresh as f64 / n,
+        qp: f64::from(m.qp),
+        vector_bits: m.mode_bits,
+        residual_bits: m.residual_bits,
+        latent_bits: m.latent_bytes as f64 * 8.0,
     }
 }
 
@@ -203,6 +269,7 @@ pub fn run_aic(
             key_interval: config.key_interval,
             max_step: None,
             refinement: config.refinement,
+            motion: config.motion,
         },
     )
     .map_err(codec_err)?;
@@ -237,6 +304,7 @@ pub fn run_aic(
             synthesized_fraction: d.synthesized_fraction,
             encode_ms: Some(encode_ms),
             decode_ms: Some(decode_ms),
+            modes: e.stats.motion.as_ref().map(mode_row),
         };
         progress(&row);
         rows.push(row);
@@ -349,6 +417,7 @@ pub fn run_vp8(
                 synthesized_fraction: None,
                 encode_ms: None,
                 decode_ms: None,
+                modes: None,
             }
         })
         .collect())

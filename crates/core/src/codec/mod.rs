@@ -201,6 +201,8 @@ impl Encoder {
             payload_len: payload.len() as u32,
             refined: false,
             half: false,
+            motion: false,
+            recovery: false,
         };
         let bytes = write_frame(&header, &payload)?;
         self.next_seq = self.next_seq.wrapping_add(1);

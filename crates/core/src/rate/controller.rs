@@ -198,10 +198,7 @@ impl RateController {
                 estimated_bits: estimate(step)?,
             });
         };
-        let allowance = self.allowance_for(raw_bytes, interval).unwrap_or(avg);
-        let (lo, hi) = if key { KEY_BUDGET } else { DELTA_BUDGET };
-        let budget = (allowance - self.buffer_bits * (interval / PAYBACK_S).min(1.0))
-            .clamp(lo * avg, hi * avg.max(allowance));
+        let budget = self.budget_for(key, raw_bytes, interval, avg);
         let top = match (key, self.last_step) {
             (false, Some(last)) => last.saturating_add(MAX_RISE).min(self.max_step),
             _ => self.max_step,
@@ -226,6 +223,33 @@ impl RateController {
             budget_bits: Some(budget),
             estimated_bits: best_bits,
         })
+    }
+
+    fn budget_for(&self, key: bool, raw_bytes: usize, interval: f64, avg: f64) -> f64 {
+        let allowance = self.allowance_for(raw_bytes, interval).unwrap_or(avg);
+        let (lo, hi) = if key { KEY_BUDGET } else { DELTA_BUDGET };
+        (allowance - self.buffer_bits * (interval / PAYBACK_S).min(1.0))
+            .clamp(lo * avg, hi * avg.max(allowance))
+    }
+
+    /// The budget in bits of the next frame, captured at `now_us`, for coders that choose
+    /// their own quality within it (motion frames choose a QP): the same budget
+    /// [`Self::choose_step`] fits a step into. `None` for a fixed-step target.
+    pub fn budget(&mut self, key: bool, raw_bytes: usize, now_us: u64) -> Option<f64> {
+        let interval = self.target.fps().map(|fps| self.interval_s(now_us, fps));
+        self.pending_s = interval;
+        let (Some(interval), Some(avg)) = (interval, self.frame_allowance(raw_bytes)) else {
+            return None;
+        };
+        Some(self.budget_for(key, raw_bytes, interval, avg))
+    }
+
+    /// The step a fixed-step target names (`None` for a bitrate or ratio target).
+    pub fn fixed_step(&self) -> Option<u8> {
+        match self.target {
+            RateTarget::Step(s) => Some(s.clamp(1, self.max_step)),
+            _ => None,
+        }
     }
 
     /// A frame captured at `captured_us` was dropped unsent and the controller rolled back to

@@ -18,8 +18,11 @@ const COUNT_LIMIT: u32 = 256;
 /// Largest magnitude above 2 a coefficient may carry (its Exp-Golomb length is bounded).
 pub const MAX_MAGNITUDE_BITS: u32 = 24;
 
-/// Contexts: plane kind (luma, chroma) × the roles below.
-pub const CONTEXTS: usize = 2 * 16;
+/// Contexts of the residual levels: plane kind (luma, chroma) × the roles in [`ctx`].
+pub const CONTEXTS_RESIDUAL: usize = 2 * 16;
+/// All contexts of one stream: the residual's, then the motion syntax's
+/// (`crate::motion::syntax`).
+pub const CONTEXTS: usize = CONTEXTS_RESIDUAL + 32;
 /// Context offsets within a plane kind.
 pub mod ctx {
     /// Block coded flag, + left coded + 2 · top coded (4 contexts).
@@ -147,8 +150,11 @@ impl<'m> Writer<'m> {
         Ok(())
     }
 
-    /// Codes `v < n` uniformly (`n ≤ 2^16`).
+    /// Codes `v < n` uniformly (`n ≤ 2^16`; nothing for `n ≤ 1`).
     pub fn uniform(&mut self, v: u32, n: u32) -> Result<()> {
+        if n <= 1 {
+            return Ok(());
+        }
         self.enc
             .encode_symbol(v as usize, Uniform::new(n as usize))
             .map_err(|e| corrupt(format!("encoder: {e:?}")))
@@ -215,8 +221,11 @@ impl<'m> Reader<'m> {
         Ok(b)
     }
 
-    /// Reads a uniform value below `n`.
+    /// Reads a uniform value below `n` (0, reading nothing, for `n ≤ 1`).
     pub fn uniform(&mut self, n: u32) -> Result<u32> {
+        if n <= 1 {
+            return Ok(0);
+        }
         self.dec
             .decode_symbol(Uniform::new(n as usize))
             .map(|v| v as u32)

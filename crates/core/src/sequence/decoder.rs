@@ -6,10 +6,14 @@
 //! `RECEPTIVE`, are redrawn from a crop widened by twice that (their own context): decoding
 //! costs follow the changed area. The picture is display only; it never feeds the next frame.
 
+use super::inter::{
+    RefPicture, References, check_references, intra_flags, reconstruct, split_payload,
+};
 use super::payload;
 use super::state::{LatentState, Update};
 use crate::codec::NeuralCodec;
 use crate::color::{to_rgb8, to_rgba8};
+use crate::entropy::decode_symbols;
 use crate::error::{ReferenceError, Result, inconsistent};
 use crate::frame::{Frame, PixelFormat};
 use crate::planar::{Planar, STRIDE, planar_to_frame};
@@ -34,15 +38,15 @@ pub struct SequenceStats {
 
 /// Rows and columns of latent positions, half-open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Region {
-    r0: usize,
-    r1: usize,
-    c0: usize,
-    c1: usize,
+pub(crate) struct Region {
+    pub(crate) r0: usize,
+    pub(crate) r1: usize,
+    pub(crate) c0: usize,
+    pub(crate) c1: usize,
 }
 
 impl Region {
-    fn widen(self, by: usize, h: usize, w: usize) -> Region {
+    pub(crate) fn widen(self, by: usize, h: usize, w: usize) -> Region {
         Region {
             r0: self.r0.saturating_sub(by),
             r1: (self.r1 + by).min(h),
@@ -139,6 +143,9 @@ impl Reconstruction {
 #[derive(Debug, Clone, Default)]
 pub struct SequenceDecoder {
     held: Option<Reconstruction>,
+    /// The reference pictures of motion frames (after a refined key frame; an old-style
+    /// delta frame ends them).
+    refs: Option<References>,
 }
 
 /// Splits a refined payload (`docs/format.md` §9.1) into the latent part and the refinement.
@@ -166,7 +173,15 @@ pub fn split_refined(payload: &[u8]) -> Result<(&[u8], &[u8])> {
 impl SequenceDecoder {
     /// The integer state after the last decoded frame, if any.
     pub fn state(&self) -> Option<&LatentState> {
-        self.held.as_ref().map(|h| &h.state)
+        match &self.refs {
+            Some(r) => Some(&r.last.state),
+            None => self.held.as_ref().map(|h| &h.state),
+        }
+    }
+
+    /// The reference pictures of a motion stream, after the last decoded frame.
+    pub fn references(&self) -> Option<&References> {
+        self.refs.as_ref()
     }
 
     /// The refinement layer's state after the last decoded frame, if the stream has one.
@@ -177,6 +192,7 @@ impl SequenceDecoder {
     /// Forgets the stream (the next frame must be a key frame).
     pub fn reset(&mut self) {
         self.held = None;
+        self.refs = None;
     }
 
     /// Decodes a key frame: the state and the picture start afresh.
@@ -207,8 +223,19 @@ impl SequenceDecoder {
             r.decode(models(), refinement)?;
             held.residual = Some(r);
         }
-        let frame = held.frame(header.format)?;
+        // A refined key frame starts the reference pictures of motion frames.
+        let (frame, refs) = if header.refined {
+            let i420 = held.frame(PixelFormat::I420)?;
+            let refs = References::after_key(RefPicture {
+                picture: i420.data().to_vec(),
+                state: held.state.clone(),
+            });
+            (convert(i420, header.format), Some(refs))
+        } else {
+            (held.frame(header.format)?, None)
+        };
         self.held = Some(held);
+        self.refs = refs;
         Ok((
             frame,
             SequenceStats {
@@ -226,6 +253,9 @@ impl SequenceDecoder {
         header: &FrameHeader,
         payload: &[u8],
     ) -> Result<(Frame, SequenceStats)> {
+        if header.motion {
+            return self.decode_motion(neural, header, payload).await;
+        }
         let needed = header.seq.wrapping_sub(1);
         let Some(held) = &self.held else {
             return Err(ReferenceError {
@@ -277,7 +307,97 @@ impl SequenceDecoder {
             synthesized_fraction,
         };
         self.held = Some(next);
+        // An old-style delta frame changes the latent without the motion references.
+        self.refs = None;
         Ok((frame, stats))
+    }
+
+    /// Decodes a motion delta frame (§11) against the held reference pictures. A frame whose
+    /// references are not held, or that does not decode, leaves everything as it was.
+    async fn decode_motion(
+        &mut self,
+        neural: &NeuralCodec,
+        header: &FrameHeader,
+        payload: &[u8],
+    ) -> Result<(Frame, SequenceStats)> {
+        let Some(refs) = &self.refs else {
+            return Err(ReferenceError {
+                seq: header.seq,
+                needed: header.seq.wrapping_sub(1),
+                held: "no reference pictures (a motion frame needs a refined key frame first)"
+                    .into(),
+            }
+            .into());
+        };
+        let state = &refs.last.state;
+        if (state.width, state.height) != (header.width, header.height) {
+            return Err(inconsistent(
+                "motion frame size (width × height of its reference)",
+                u64::from(state.width) * u64::from(state.height),
+                u64::from(header.width) * u64::from(header.height),
+            ));
+        }
+        let (mh, syntax_bytes, latent) = split_payload(payload, header.recovery)?;
+        check_references(refs, &mh, header.seq)?;
+        let (w, h) = (header.width as usize, header.height as usize);
+        let syntax =
+            crate::motion::syntax::read(models(), syntax_bytes, w, h, mh.uses_last, mh.uses_long)?;
+        let updated = intra_flags(&syntax);
+        let count = updated.iter().filter(|&&u| u).count();
+        if count > 0 && !(1..=neural.steps()).contains(&header.quality) {
+            return Err(inconsistent(
+                "intra step (1..=the grid's steps)",
+                u64::from(neural.steps()),
+                u64::from(header.quality),
+            ));
+        }
+        let symbols = if count == 0 {
+            if !latent.is_empty() {
+                return Err(inconsistent(
+                    "intra symbol bytes (no intra macroblock)",
+                    0,
+                    latent.len() as u64,
+                ));
+            }
+            Vec::new()
+        } else {
+            decode_symbols(
+                &neural.fine().tables,
+                usize::from(header.quality) - 1,
+                latent,
+                count,
+            )?
+        };
+        let update = Update {
+            step: header.quality.max(1),
+            updated,
+            symbols,
+        };
+        let picture = reconstruct(neural, refs, &mh, &syntax, &update, header.seq).await?;
+        let frame = convert(picture.frame()?, header.format);
+        let mut next = refs.clone();
+        next.advance(picture, &mh);
+        self.refs = Some(next);
+        Ok((
+            frame,
+            SequenceStats {
+                updated_fraction: count as f64 / syntax.mbs.len().max(1) as f64,
+                synthesized_fraction: if count == 0 {
+                    0.0
+                } else {
+                    count as f64 / syntax.mbs.len() as f64
+                },
+            },
+        ))
+    }
+}
+
+/// An I420 picture in the frame's output format.
+fn convert(i420: Frame, format: PixelFormat) -> Frame {
+    match format {
+        PixelFormat::I420 => i420,
+        PixelFormat::Rgb8 => to_rgb8(&i420),
+        PixelFormat::Rgba8 => to_rgba8(&i420),
     }
 }
 
@@ -289,7 +409,7 @@ pub fn models() -> &'static Models {
 
 /// The regions to redraw after an update: one box per band of rows that hold updated
 /// positions (bands closer than the redraw border merge), each as wide as its updates.
-fn regions(updated: &[bool], h: usize, w: usize) -> Vec<Region> {
+pub(crate) fn regions(updated: &[bool], h: usize, w: usize) -> Vec<Region> {
     let mut out: Vec<Region> = Vec::new();
     for r in 0..h {
         let row = &updated[r * w..(r + 1) * w];
@@ -329,7 +449,11 @@ fn regions(updated: &[bool], h: usize, w: usize) -> Vec<Region> {
 
 /// Runs the synthesis transform on `region` of the state's latent (dequantized per position
 /// at its own step).
-async fn synthesize(neural: &NeuralCodec, state: &LatentState, region: Region) -> Result<Planar> {
+pub(crate) async fn synthesize(
+    neural: &NeuralCodec,
+    state: &LatentState,
+    region: Region,
+) -> Result<Planar> {
     let n = state.positions();
     let (rh, rw) = (region.r1 - region.r0, region.c1 - region.c0);
     let mut y_hat = Vec::with_capacity(state.channels * rh * rw);

@@ -12,6 +12,8 @@
 use std::sync::Arc;
 
 use super::decoder::{Reconstruction, models};
+use super::inter::{MotionHeader, RefPicture, References};
+use super::motion_encoder::{self, MotionInput, MotionStats, QpChoice, qp_for_step};
 use super::payload;
 use super::state::{LatentState, Update};
 use crate::codec::NeuralCodec;
@@ -19,6 +21,7 @@ use crate::color::to_i420;
 use crate::entropy::encode_symbols;
 use crate::error::Result;
 use crate::frame::{Frame, PixelFormat};
+use crate::motion::Mv;
 use crate::rate::{Decision, RateController, RateTarget};
 use crate::residual::transform::MAX_QP;
 use crate::residual::{RefineStats, ResidualState};
@@ -59,6 +62,10 @@ pub struct VideoConfig {
     pub max_step: Option<u8>,
     /// The refinement layer.
     pub refinement: Refinement,
+    /// Motion delta frames (§11) in streams with the refinement layer: macroblocks predicted
+    /// from the previous picture or the long-term reference, with a residual; off: delta
+    /// frames replace latent positions only (§8).
+    pub motion: bool,
 }
 
 impl Default for VideoConfig {
@@ -71,6 +78,7 @@ impl Default for VideoConfig {
             key_interval: 0,
             max_step: None,
             refinement: Refinement::Auto,
+            motion: true,
         }
     }
 }
@@ -92,6 +100,8 @@ pub struct VideoFrameStats {
     pub bytes: usize,
     /// What the refinement layer did, if the frame carries one.
     pub refinement: Option<RefineStats>,
+    /// What a motion frame did (its modes, QP and bits).
+    pub motion: Option<MotionStats>,
 }
 
 /// One frame of a video stream.
@@ -137,7 +147,22 @@ pub struct VideoEncoder {
     since_key: u32,
     /// Frames are coded at half resolution ([`VideoEncoder::set_half`]).
     half: bool,
+    /// The reference pictures of motion frames, as the decoder holds them.
+    refs: Option<References>,
+    /// The last motion frame's vectors (co-located predictors of the next search).
+    prev_mvs: Vec<Mv>,
+    /// Where the next cyclic refresh window starts (macroblock index).
+    refresh_cursor: u32,
+    /// Frames since the long-term reference was set.
+    since_long: u32,
+    /// The next frame is a recovery frame (it predicts from the long-term reference only).
+    recovery: bool,
 }
+
+/// A motion frame every this many frames becomes the long-term reference (2 s at 25 fps).
+pub const LONG_TERM_INTERVAL: u32 = 50;
+/// One macroblock in this many is in each frame's cyclic refresh window (5 %).
+pub const REFRESH_PERIOD: u32 = 20;
 
 impl VideoEncoder {
     /// An encoder of `neural` frames with these settings.
@@ -158,6 +183,11 @@ impl VideoEncoder {
             key_requested: false,
             since_key: 0,
             half: false,
+            refs: None,
+            prev_mvs: Vec::new(),
+            refresh_cursor: 0,
+            since_long: 0,
+            recovery: false,
         })
     }
 
@@ -201,6 +231,10 @@ impl VideoEncoder {
         if self.config.refinement == Refinement::Off && refinement != Refinement::Off {
             self.key_requested = true;
         }
+        // Motion frames' references end with the layer: the next frame starts afresh.
+        if refinement == Refinement::Off && self.refs.is_some() {
+            self.key_requested = true;
+        }
         self.config.refinement = refinement;
     }
 
@@ -229,6 +263,33 @@ impl VideoEncoder {
     /// Makes the next frame a key frame (a receiver asked for one, or lost its reference).
     pub fn request_key_frame(&mut self) {
         self.key_requested = true;
+    }
+
+    /// A receiver that lost frames holds the long-term reference `long_seq`: if that is still
+    /// this encoder's, the next frame is a recovery frame (a motion frame that predicts from
+    /// the long-term reference only, `recovery` in its header), far smaller than a key frame;
+    /// otherwise the next frame is a key frame. Returns whether a recovery frame comes.
+    pub fn request_recovery(&mut self, long_seq: u32) -> bool {
+        if self.long_term_seq() == Some(long_seq) && !self.key_requested {
+            self.recovery = true;
+            true
+        } else {
+            self.key_requested = true;
+            false
+        }
+    }
+
+    /// The sequence number of the long-term reference (motion streams).
+    pub fn long_term_seq(&self) -> Option<u32> {
+        self.refs
+            .as_ref()
+            .and_then(|r| r.long.as_ref())
+            .map(|l| l.state.seq)
+    }
+
+    /// The reference pictures the decoder holds after the last frame (motion streams).
+    pub fn references(&self) -> Option<&References> {
+        self.refs.as_ref()
     }
 
     /// The integer state the decoder holds after the last frame (for tests and diagnostics).
@@ -268,7 +329,6 @@ impl VideoEncoder {
             None
         };
         let frame = halved.as_ref().unwrap_or(input);
-        let (y, gh, gw) = self.neural.analyze_y(frame).await?;
         let raw = frame.width() as usize * frame.height() as usize * 3;
         let reusable = self
             .state
@@ -280,6 +340,10 @@ impl VideoEncoder {
         let seq = self.next_seq;
         let neural = Arc::clone(&self.neural);
         let refine = !self.half && self.refines(frame);
+        if !key && refine && self.config.motion && self.refs.is_some() {
+            return self.encode_motion(input, frame, timestamp_us).await;
+        }
+        let (y, gh, gw) = self.neural.analyze_y(frame).await?;
         let share = if refine { BASE_SHARE } else { 1.0 };
         let (payload, decision, new_state, updated_fraction, kind, update) = if key {
             let n = &neural;
@@ -396,11 +460,24 @@ impl VideoEncoder {
             payload_len: payload.len() as u32,
             refined: refinement.is_some(),
             half: self.half,
+            motion: false,
+            recovery: false,
         };
         let bytes = write_frame(&header, &payload)?;
         // Commit: nothing above changed the encoder.
         self.rate
             .on_frame_sent(bytes.len() as u64 * 8, decision.step, raw, timestamp_us);
+        // A refined key frame starts motion frames' references; other frames end them.
+        self.refs = match (&mirror, key && refinement.is_some() && self.config.motion) {
+            (Some(rec), true) => Some(References::after_key(RefPicture {
+                picture: rec.frame(PixelFormat::I420)?.into_data(),
+                state: new_state.clone(),
+            })),
+            _ => None,
+        };
+        self.prev_mvs.clear();
+        self.since_long = 0;
+        self.recovery = false;
         self.state = Some(new_state);
         self.mirror = mirror;
         if let Some(r) = &refinement {
@@ -417,6 +494,103 @@ impl VideoEncoder {
             estimated_bits: decision.estimated_bits,
             bytes: bytes.len(),
             refinement,
+            motion: None,
+        };
+        Ok(EncodedVideoFrame {
+            bytes,
+            header,
+            stats,
+        })
+    }
+
+    /// Codes a motion delta frame (§11) against the held reference pictures.
+    async fn encode_motion(
+        &mut self,
+        input: &Frame,
+        frame: &Frame,
+        timestamp_us: u64,
+    ) -> Result<EncodedVideoFrame> {
+        let seq = self.next_seq;
+        let refs = self.refs.as_ref().expect("motion frames need references");
+        let raw = frame.width() as usize * frame.height() as usize * 3;
+        let long_seq = refs.long.as_ref().map(|l| l.state.seq);
+        let recovery = self.recovery && long_seq.is_some();
+        let becomes_long = !recovery && self.since_long + 1 >= LONG_TERM_INTERVAL;
+        let mh = MotionHeader {
+            uses_last: !recovery,
+            uses_long: long_seq.is_some(),
+            becomes_long,
+            long_seq: long_seq.unwrap_or(0),
+        };
+        let budget = self.rate.budget(false, raw, timestamp_us);
+        let top = self
+            .config
+            .max_step
+            .unwrap_or(self.neural.steps())
+            .clamp(1, self.neural.steps());
+        let qp = match budget {
+            Some(bits) => QpChoice::Budget {
+                bits,
+                hint: self.last_qp,
+            },
+            None => QpChoice::Fixed(qp_for_step(self.rate.fixed_step().unwrap_or(top))),
+        };
+        let positions = refs.last.state.positions() as u32;
+        let refresh_count = positions.div_ceil(REFRESH_PERIOD);
+        let src = to_i420(frame);
+        let out = motion_encoder::encode(MotionInput {
+            neural: &self.neural,
+            refs,
+            frame,
+            src: &src,
+            header: mh,
+            seq,
+            qp,
+            refresh: (self.refresh_cursor % positions.max(1), refresh_count),
+            prev_mvs: &self.prev_mvs,
+            max_step: top,
+        })
+        .await?;
+        let header = FrameHeader {
+            codec: self.neural.codec(),
+            kind: FrameKind::Delta,
+            width: input.width(),
+            height: input.height(),
+            format: frame.format(),
+            quality: out.step,
+            seq,
+            timestamp_us,
+            payload_len: out.payload.len() as u32,
+            refined: false,
+            half: false,
+            motion: true,
+            recovery,
+        };
+        let bytes = write_frame(&header, &out.payload)?;
+        // Commit.
+        self.rate
+            .on_frame_sent(bytes.len() as u64 * 8, out.step, raw, timestamp_us);
+        self.state = Some(out.picture.state.clone());
+        let mut refs = refs.clone();
+        refs.advance(out.picture, &mh);
+        self.refs = Some(refs);
+        self.last_qp = out.stats.qp;
+        self.prev_mvs = out.mvs;
+        self.refresh_cursor = (self.refresh_cursor + refresh_count) % positions.max(1);
+        self.since_long = if becomes_long { 0 } else { self.since_long + 1 };
+        self.recovery = false;
+        self.next_seq = seq.wrapping_add(1);
+        self.key_requested = false;
+        self.since_key += 1;
+        let stats = VideoFrameStats {
+            kind: FrameKind::Delta,
+            step: out.step,
+            updated_fraction: out.stats.intra as f64 / f64::from(positions.max(1)),
+            budget_bits: budget,
+            estimated_bits: bytes.len() as u64 * 8,
+            bytes: bytes.len(),
+            refinement: None,
+            motion: Some(out.stats),
         };
         Ok(EncodedVideoFrame {
             bytes,

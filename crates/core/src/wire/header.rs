@@ -10,9 +10,10 @@ use crate::limits::MAX_PAYLOAD_BYTES;
 /// The four bytes every frame starts with (§2.1).
 pub const FRAME_MAGIC: [u8; 4] = *b"AICF";
 /// The format version this crate writes (§3). Version 2 carries the neural quality as a step
-/// of the fine quality grid and defines neural delta frames; version 1 frames (quality =
-/// trained level, key frames only) are still read.
-pub const FORMAT_VERSION: u8 = 2;
+/// of the fine quality grid and defines neural delta frames; version 3 adds motion delta
+/// frames (§11, `flags` bits 2 and 3); version 1 frames (quality = trained level, key frames
+/// only) and version 2 frames are still read.
+pub const FORMAT_VERSION: u8 = 3;
 /// The oldest format version this crate reads (§3).
 pub const MIN_FORMAT_VERSION: u8 = 1;
 /// Length of the frame header in bytes (§2.2).
@@ -105,6 +106,13 @@ pub struct FrameHeader {
     /// and the decoder upsamples it to `width` × `height` (`flags` bit 1; the sender's latency
     /// budget, `crate::session`). Never together with `refined`.
     pub half: bool,
+    /// Neural delta frames: the payload is a motion delta frame (§11: macroblocks predicted
+    /// from the reference pictures, a residual, intra latent positions; `flags` bit 2, version
+    /// ≥ 3). Never together with `refined` or `half`.
+    pub motion: bool,
+    /// Motion frames: the frame predicts from the long-term reference only, so a receiver that
+    /// lost the frames before it still decodes it (a recovery point; `flags` bit 3).
+    pub recovery: bool,
 }
 
 impl FrameHeader {
@@ -153,7 +161,22 @@ impl FrameHeader {
                 self.require_key()
             }
             Codec::Zlib => self.require_key(),
-            Codec::Neural { .. } => Ok(()),
+            Codec::Neural { .. } => {
+                let motion_ok =
+                    !self.motion || (!self.refined && !self.half && self.kind == FrameKind::Delta);
+                if !motion_ok || (self.recovery && !self.motion) || (self.refined && self.half) {
+                    return Err(FormatError::Reserved {
+                        field: "flags (motion only on delta frames, without refined or half; \
+                                recovery only with motion; refined and half not together)",
+                        value: u32::from(self.refined)
+                            | u32::from(self.half) << 1
+                            | u32::from(self.motion) << 2
+                            | u32::from(self.recovery) << 3,
+                    }
+                    .into());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -182,8 +205,14 @@ impl FrameHeader {
         out.extend_from_slice(&(self.width as u16).to_le_bytes());
         out.extend_from_slice(&(self.height as u16).to_le_bytes());
         out.push(self.quality);
-        // flags: bit 0 refined, bit 1 half resolution, the rest reserved
-        out.push(u8::from(self.refined) | u8::from(self.half) << 1);
+        // flags: bit 0 refined, bit 1 half resolution, bit 2 motion, bit 3 recovery, the rest
+        // reserved
+        out.push(
+            u8::from(self.refined)
+                | u8::from(self.half) << 1
+                | u8::from(self.motion) << 2
+                | u8::from(self.recovery) << 3,
+        );
         out.extend_from_slice(&model_id.to_le_bytes());
         out.extend_from_slice(&weights_hash.to_le_bytes());
         out.extend_from_slice(&self.seq.to_le_bytes());
@@ -241,10 +270,19 @@ impl FrameHeader {
         };
         let format = PixelFormat::from_wire(b[7]).ok_or_else(|| undefined("format", b[7]))?;
         let neural = matches!(codec, Codec::Neural { .. });
-        if b[13] & !3 != 0 || b[13] == 3 || (b[13] != 0 && (!neural || b[4] < 2)) {
+        let f = b[13];
+        let (refined, half, motion, recovery) = (f & 1 != 0, f & 2 != 0, f & 4 != 0, f & 8 != 0);
+        let reserved = f & !15 != 0
+            || (refined && half)
+            || (f != 0 && (!neural || b[4] < 2))
+            || ((motion || recovery) && b[4] < 3)
+            || (motion && (refined || half || kind != FrameKind::Delta))
+            || (recovery && !motion);
+        if reserved {
             return Err(FormatError::Reserved {
-                field: "flags (bit 0 or bit 1, on version 2 neural frames)",
-                value: b[13].into(),
+                field: "flags (bits 0–1 on version ≥ 2 neural frames, not both; bit 2 on \
+                        version 3 neural delta frames alone; bit 3 with bit 2)",
+                value: f.into(),
             }
             .into());
         }
@@ -271,8 +309,10 @@ impl FrameHeader {
             seq: u32_at(24),
             timestamp_us: u64_at(28),
             payload_len: u32_at(36),
-            refined: b[13] & 1 == 1,
-            half: b[13] & 2 == 2,
+            refined,
+            half,
+            motion,
+            recovery,
         };
         header.validate()?;
         Ok(header)
@@ -403,6 +443,8 @@ mod tests {
             payload_len: 0,
             refined: false,
             half: false,
+            motion: false,
+            recovery: false,
         }
     }
 
@@ -442,6 +484,8 @@ mod tests {
             width: 321,
             height: 240,
             half: true,
+            motion: false,
+            recovery: false,
             ..header()
         };
         let bytes = write_frame(&neural, &[1]).unwrap();
@@ -486,7 +530,7 @@ mod tests {
             FrameHeader::parse(&b).unwrap_err().code()
         };
         assert_eq!(with(0, b'X'), "format.bad_magic");
-        assert_eq!(with(4, 3), "format.unsupported_version");
+        assert_eq!(with(4, 4), "format.unsupported_version");
         assert_eq!(with(4, 0), "format.unsupported_version");
         assert_eq!(with(5, 9), "format.undefined_value");
         assert_eq!(with(6, 9), "format.undefined_value");

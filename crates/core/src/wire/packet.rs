@@ -244,6 +244,8 @@ pub(crate) mod tests {
             payload_len: 0,
             refined: false,
             half: false,
+            motion: false,
+            recovery: false,
         };
         let payload: Vec<u8> = (0..payload_len).map(|i| (i * 7 % 251) as u8).collect();
         write_frame(&h, &payload).unwrap()

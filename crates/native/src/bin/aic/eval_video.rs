@@ -37,6 +37,9 @@ pub(crate) struct Args {
     /// Leave out the refinement layer (the neural picture alone).
     #[arg(long)]
     no_refinement: bool,
+    /// Leave out motion compensation (delta frames replace latent positions only).
+    #[arg(long)]
+    no_motion: bool,
     /// Write a PNG plot of PSNR and kbps per frame (AIC blue, VP8 orange, target grey).
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -56,6 +59,7 @@ pub(crate) fn run(a: Args, backend: Backend) -> Result<(), CliError> {
         retarget,
         no_vp8,
         no_refinement,
+        no_motion,
         plot,
         json,
     } = a;
@@ -79,6 +83,7 @@ pub(crate) fn run(a: Args, backend: Backend) -> Result<(), CliError> {
         } else {
             Refinement::Auto
         },
+        motion: !no_motion,
     };
     eval_video(&input, &config, plot.as_deref(), json, backend)
 }
