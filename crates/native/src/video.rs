@@ -30,6 +30,8 @@ pub struct VideoEvalConfig {
     pub key_interval: u32,
     /// Run VP8 through ffmpeg too (when ffmpeg is installed).
     pub vp8: bool,
+    /// Run VP9 realtime through ffmpeg too, at the same bitrate.
+    pub vp9: bool,
     /// New targets mid-stream: `(frame index, kbps)`.
     pub target_changes: Vec<(usize, f64)>,
     /// The refinement layer.
@@ -76,6 +78,8 @@ pub struct FrameRow {
     pub target_kbps: f64,
     /// PSNR of Y, U and V pooled, against the clip (I420).
     pub yuv_psnr: f64,
+    /// PSNR of the luma plane.
+    pub y_psnr: f64,
     /// PSNR of RGB against the clip converted to RGB.
     pub rgb_psnr: f64,
     /// SSIM of the luma plane.
@@ -103,6 +107,8 @@ pub struct Summary {
     pub window_kbps: Vec<f64>,
     /// Mean over frames of the YUV-PSNR.
     pub yuv_psnr: f64,
+    /// Mean over frames of the Y-PSNR.
+    pub y_psnr: f64,
     /// Mean over frames of the RGB-PSNR.
     pub rgb_psnr: f64,
     /// Mean SSIM (luma).
@@ -140,6 +146,8 @@ pub struct VideoReport {
     pub vp8: Option<Summary>,
     /// Why VP8 did not run, if it did not.
     pub vp8_note: Option<String>,
+    /// VP9 realtime's means at AIC's bitrate, when asked for and ffmpeg ran.
+    pub vp9: Option<Summary>,
     /// AIC per frame.
     pub aic_frames: Vec<FrameRow>,
     /// VP8 per frame.
@@ -175,13 +183,15 @@ pub fn load_clip(path: &Path, fps: Option<f64>, max: Option<usize>) -> Result<(V
 }
 
 /// Quality of `decoded` against `original` (both I420 or convertible).
-fn scores(original: &Frame, decoded: &Frame) -> (f64, f64, f64) {
+fn scores(original: &Frame, decoded: &Frame) -> (f64, f64, f64, f64) {
     let (o, d) = (to_i420(original), to_i420(decoded));
-    let yuv = psnr(&o, &d).map_or(f64::NAN, |p| p.overall.min(100.0));
+    let p = psnr(&o, &d);
+    let yuv = p.as_ref().map_or(f64::NAN, |p| p.overall.min(100.0));
+    let y = p.as_ref().map_or(f64::NAN, |p| p.per_plane[0].min(100.0));
     let rgb =
         psnr(&to_rgb8(original), &to_rgb8(decoded)).map_or(f64::NAN, |p| p.overall.min(100.0));
     let s = ssim(&o, &d).unwrap_or(f64::NAN);
-    (yuv, rgb, s)
+    (yuv, y, rgb, s)
 }
 
 fn median(v: Vec<f64>) -> Option<f64> {
@@ -204,6 +214,7 @@ fn summarize(codec: &'static str, rows: &[FrameRow], fps: f64) -> Summary {
         kbps,
         window_kbps,
         yuv_psnr: mean(&|r| r.yuv_psnr),
+        y_psnr: mean(&|r| r.y_psnr),
         rgb_psnr: mean(&|r| r.rgb_psnr),
         ssim: mean(&|r| r.ssim),
         skipped_fraction: (!skipped.is_empty())
@@ -289,7 +300,7 @@ pub fn run_aic(
         let t = crate::clock::now();
         let d = dec.decode(&e.bytes).map_err(codec_err)?;
         let decode_ms = t.elapsed().as_secs_f64() * 1e3;
-        let (yuv_psnr, rgb_psnr, ssim) = scores(frame, &d.frame);
+        let (yuv_psnr, y_psnr, rgb_psnr, ssim) = scores(frame, &d.frame);
         let delta = e.header.kind == aic_core::wire::FrameKind::Delta;
         let row = FrameRow {
             index: i,
@@ -298,6 +309,7 @@ pub fn run_aic(
             bytes: e.bytes.len(),
             target_kbps,
             yuv_psnr,
+            y_psnr,
             rgb_psnr,
             ssim,
             skipped_fraction: delta.then_some(1.0 - e.stats.updated_fraction),
@@ -319,9 +331,30 @@ pub fn run_vp8(
     kbps: f64,
     work: &Path,
 ) -> std::result::Result<Vec<FrameRow>, String> {
+    run_vpx(frames, fps, kbps, work, "libvpx")
+}
+
+/// Codes `frames` with VP9 realtime (`libvpx-vp9 -deadline realtime -cpu-used 8`, CBR)
+/// through ffmpeg at `kbps`; one row per frame.
+pub fn run_vp9(
+    frames: &[Frame],
+    fps: f64,
+    kbps: f64,
+    work: &Path,
+) -> std::result::Result<Vec<FrameRow>, String> {
+    run_vpx(frames, fps, kbps, work, "libvpx-vp9")
+}
+
+fn run_vpx(
+    frames: &[Frame],
+    fps: f64,
+    kbps: f64,
+    work: &Path,
+    encoder: &str,
+) -> std::result::Result<Vec<FrameRow>, String> {
     let src = work.join("source.y4m");
-    let webm = work.join("vp8.webm");
-    let back = work.join("vp8.y4m");
+    let webm = work.join(format!("{encoder}.webm"));
+    let back = work.join(format!("{encoder}.y4m"));
     crate::output::write_frames(&src, frames, (1e6 / fps) as u64).map_err(|e| e.to_string())?;
     let k = format!("{}k", kbps.round().max(1.0));
     let run = |args: &[&str]| -> std::result::Result<std::process::Output, String> {
@@ -346,7 +379,7 @@ pub fn run_vp8(
         path_str(&src)?,
         "-an",
         "-c:v",
-        "libvpx",
+        encoder,
         "-deadline",
         "realtime",
         "-cpu-used",
@@ -403,7 +436,7 @@ pub fn run_vp8(
         .zip(&sizes)
         .enumerate()
         .map(|(i, ((o, d), &bytes))| {
-            let (yuv_psnr, rgb_psnr, ssim) = scores(o, d);
+            let (yuv_psnr, y_psnr, rgb_psnr, ssim) = scores(o, d);
             FrameRow {
                 index: i,
                 kind: "frame",
@@ -411,6 +444,7 @@ pub fn run_vp8(
                 bytes,
                 target_kbps: kbps,
                 yuv_psnr,
+                y_psnr,
                 rgb_psnr,
                 ssim,
                 skipped_fraction: None,
@@ -449,6 +483,14 @@ pub fn evaluate(
         (Vec::new(), Some("not asked for (--no-vp8)".into()))
     };
     let vp8 = (!vp8_frames.is_empty()).then(|| summarize("vp8", &vp8_frames, fps));
+    let vp9 = if config.vp9 {
+        std::fs::create_dir_all(work).map_err(|e| NativeError::io(work, e))?;
+        run_vp9(&frames, fps, aic.kbps, work)
+            .ok()
+            .map(|rows| summarize("vp9", &rows, fps))
+    } else {
+        None
+    };
     Ok(VideoReport {
         clip: path.display().to_string(),
         width: frames[0].width(),
@@ -459,6 +501,7 @@ pub fn evaluate(
         aic,
         vp8,
         vp8_note,
+        vp9,
         aic_frames,
         vp8_frames,
     })

@@ -292,7 +292,9 @@ fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back(
     let mut kinds = Vec::new();
     for i in 0..n {
         let (d, stats, p) = send_and_show(&mut sender, &mut receiver, &clip_frames, i, fps);
-        refined.push(d.header.refined);
+        // The layer's frames: refined key frames and motion frames (which carry their own
+        // residual).
+        refined.push(d.header.refined || d.header.motion);
         kinds.push(stats.kind);
         assert!(
             p > 30.0,
@@ -315,8 +317,11 @@ fn over_its_latency_budget_the_sender_drops_the_refinement_layer_and_comes_back(
     assert_eq!(sender.latency_mode(), LatencyMode::Full, "stepped back up");
     assert_eq!(sender.latency_switches(), 2);
     // The layer restarts with a key frame: no refined frame between the switch down and it.
+    // (With motion frames the switch down is a key frame too: the motion references end with
+    // the layer.)
     let key = off
-        + kinds[off..]
+        + 1
+        + kinds[off + 1..]
             .iter()
             .position(|&k| k == aic_core::wire::FrameKind::Key)
             .expect("a key frame when the layer comes back");
@@ -348,7 +353,11 @@ fn far_over_its_budget_the_sender_halves_the_resolution_and_climbs_back_one_step
         // Whatever the mode, the receiver shows the frame at its size, close to the source.
         assert_eq!((d.frame.width(), d.frame.height()), (w, h));
         assert!(p > 26.0, "frame {i}: {p:.2} dB");
-        modes.push((d.header.half, d.header.refined, stats.kind));
+        modes.push((
+            d.header.half,
+            d.header.refined || d.header.motion,
+            stats.kind,
+        ));
         // Slow for 12 frames (two steps down), then fast enough to climb back.
         sender.on_encode_time(if i < 12 { 80_000 } else { 2_000 });
     }

@@ -182,12 +182,48 @@ fn bad_delta_frames_are_refused_and_the_stream_goes_on() {
         dec.decode(&resized).unwrap_err().code(),
         "format.inconsistent"
     );
-    // A corrupt payload with a valid checksum.
-    let mut garbage = payload.to_vec();
-    garbage[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-    let corrupt = write_frame(&h, &garbage).unwrap();
+    // Corrupt motion payloads with valid checksums (`docs/format.md` §11.2): a syntax length
+    // beyond the payload (a truncated vector field), reserved flags, a frame that uses no
+    // reference, and a recovery frame naming a long-term reference that was never set.
+    assert!(h.motion, "delta frames of an I420 stream are motion frames");
+    let with = |edit: &dyn Fn(&mut Vec<u8>), header: aic_core::wire::FrameHeader| {
+        let mut p = payload.to_vec();
+        edit(&mut p);
+        write_frame(&header, &p).unwrap()
+    };
+    let truncated = with(&|p| p[5..9].copy_from_slice(&u32::MAX.to_le_bytes()), h);
     assert_eq!(
-        dec.decode(&corrupt).unwrap_err().code(),
+        dec.decode(&truncated).unwrap_err().code(),
+        "format.corrupt_payload"
+    );
+    let cut = with(&|p| p.truncate(12), h);
+    assert!(dec.decode(&cut).is_err());
+    let reserved = with(&|p| p[0] = 0xF1, h);
+    assert_eq!(dec.decode(&reserved).unwrap_err().code(), "format.reserved");
+    let no_reference = with(&|p| p[0] = 0, h);
+    assert_eq!(
+        dec.decode(&no_reference).unwrap_err().code(),
+        "format.corrupt_payload"
+    );
+    let recovery = aic_core::wire::FrameHeader {
+        recovery: true,
+        ..h
+    };
+    let never_set = with(
+        &|p| {
+            p[0] = 2;
+            p[1..5].copy_from_slice(&999u32.to_le_bytes());
+        },
+        recovery,
+    );
+    assert_eq!(
+        dec.decode(&never_set).unwrap_err().code(),
+        "reference_missing"
+    );
+    // The recovery flag must agree with the payload.
+    let disagree = write_frame(&recovery, payload).unwrap();
+    assert_eq!(
+        dec.decode(&disagree).unwrap_err().code(),
         "format.corrupt_payload"
     );
     // None of that changed the state: frames 1..6 decode, as the encoder holds them.

@@ -223,17 +223,14 @@ impl SequenceDecoder {
             r.decode(models(), refinement)?;
             held.residual = Some(r);
         }
-        // A refined key frame starts the reference pictures of motion frames.
-        let (frame, refs) = if header.refined {
-            let i420 = held.frame(PixelFormat::I420)?;
-            let refs = References::after_key(RefPicture {
-                picture: i420.data().to_vec(),
-                state: held.state.clone(),
-            });
-            (convert(i420, header.format), Some(refs))
-        } else {
-            (held.frame(header.format)?, None)
-        };
+        // A key frame starts the reference pictures of motion frames (its picture in I420,
+        // refined or not: the encoder decides whether motion frames follow).
+        let i420 = held.frame(PixelFormat::I420)?;
+        let refs = References::after_key(RefPicture {
+            picture: i420.data().to_vec(),
+            state: held.state.clone(),
+        });
+        let (frame, refs) = (convert(i420, header.format), Some(refs));
         self.held = Some(held);
         self.refs = refs;
         Ok((

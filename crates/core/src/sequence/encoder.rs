@@ -467,8 +467,9 @@ impl VideoEncoder {
         // Commit: nothing above changed the encoder.
         self.rate
             .on_frame_sent(bytes.len() as u64 * 8, decision.step, raw, timestamp_us);
-        // A refined key frame starts motion frames' references; other frames end them.
-        self.refs = match (&mirror, key && refinement.is_some() && self.config.motion) {
+        // A key frame of a stream with the refinement layer starts motion frames' references
+        // (the mirror is the decoder's picture); other frames end them.
+        self.refs = match (&mirror, key && self.config.motion) {
             (Some(rec), true) => Some(References::after_key(RefPicture {
                 picture: rec.frame(PixelFormat::I420)?.into_data(),
                 state: new_state.clone(),

@@ -34,6 +34,9 @@ pub(crate) struct Args {
     /// Skip the VP8 baseline.
     #[arg(long)]
     no_vp8: bool,
+    /// Run VP9 realtime (libvpx-vp9, CBR) at AIC's bitrate too.
+    #[arg(long)]
+    vp9: bool,
     /// Leave out the refinement layer (the neural picture alone).
     #[arg(long)]
     no_refinement: bool,
@@ -58,6 +61,7 @@ pub(crate) fn run(a: Args, backend: Backend) -> Result<(), CliError> {
         key_interval,
         retarget,
         no_vp8,
+        vp9,
         no_refinement,
         no_motion,
         plot,
@@ -77,6 +81,7 @@ pub(crate) fn run(a: Args, backend: Backend) -> Result<(), CliError> {
         max_frames: frames,
         key_interval,
         vp8: !no_vp8,
+        vp9,
         target_changes,
         refinement: if no_refinement {
             Refinement::Off
