@@ -115,6 +115,8 @@ pub struct Field {
     modes: Vec<Option<MbMode>>,
     /// Per plane: blocks per row, per column, and the coded flags so far.
     coded: [(usize, usize, Vec<bool>); 3],
+    /// Per plane: non-zero levels of each coded block so far.
+    nonzero: [Vec<u8>; 3],
     /// Whether the frame predicts from the previous picture / the long-term reference.
     uses_last: bool,
     uses_long: bool,
@@ -128,6 +130,7 @@ impl Field {
             let (bw, bh) = (w.div_ceil(4), h.div_ceil(4));
             (bw, bh, vec![false; bw * bh])
         });
+        let nonzero = [0, 1, 2].map(|p| vec![0u8; coded[p].0 * coded[p].1]);
         Field {
             grid_h,
             grid_w,
@@ -135,6 +138,7 @@ impl Field {
             height,
             modes: vec![None; grid_h * grid_w],
             coded,
+            nonzero,
             uses_last,
             uses_long,
         }
@@ -214,9 +218,21 @@ impl Field {
         PLANE_CTX[p] + ctx::CODED + usize::from(left) + 2 * usize::from(top)
     }
 
-    fn set_coded(&mut self, p: usize, br: usize, bc: usize) {
+    fn set_coded(&mut self, p: usize, br: usize, bc: usize, z: &[i32; 16]) {
         let (bw, _, coded) = &mut self.coded[p];
         coded[br * *bw + bc] = true;
+        let n = z.iter().filter(|&&v| v != 0).count() as u8;
+        self.nonzero[p][br * *bw + bc] = n;
+    }
+
+    /// The level contexts' offset of block (`br`, `bc`) of plane `p`: by the non-zero levels
+    /// of its left and top neighbours (decoded syntax).
+    fn level_ctx(&self, p: usize, br: usize, bc: usize) -> usize {
+        let bw = self.coded[p].0;
+        let nz = &self.nonzero[p];
+        let left = if bc > 0 { nz[br * bw + bc - 1] } else { 0 };
+        let top = if br > 0 { nz[(br - 1) * bw + bc] } else { 0 };
+        coding::level_base(p > 0, u32::from(left) + u32::from(top))
     }
 
     /// The blocks of macroblock (`row`, `col`) inside the picture: (slot in
@@ -283,7 +299,9 @@ pub fn block_bits(
     let c = field.coded_ctx(p, br, bc);
     match levels {
         None => contexts.cost(c, false),
-        Some(z) => contexts.cost(c, true) + coding::block_cost(contexts, PLANE_CTX[p], z),
+        Some(z) => {
+            contexts.cost(c, true) + coding::block_cost(contexts, field.level_ctx(p, br, bc), z)
+        }
     }
 }
 
@@ -327,8 +345,8 @@ pub fn write_mb(
         let c = field.coded_ctx(p, br, bc);
         w.bit(c, mb.blocks[slot].is_some())?;
         if let Some(z) = &mb.blocks[slot] {
-            coding::write_block(w, PLANE_CTX[p], z)?;
-            field.set_coded(p, br, bc);
+            coding::write_block(w, field.level_ctx(p, br, bc), z)?;
+            field.set_coded(p, br, bc, z);
         }
     }
     Ok(())
@@ -443,8 +461,9 @@ fn read_mb(r: &mut Reader<'_>, field: &mut Field, row: usize, col: usize) -> Res
     }
     for (slot, p, br, bc) in field.blocks(row, col) {
         if r.bit(field.coded_ctx(p, br, bc))? {
-            mb.blocks[slot] = Some(coding::read_block(r, PLANE_CTX[p])?);
-            field.set_coded(p, br, bc);
+            let z = coding::read_block(r, field.level_ctx(p, br, bc))?;
+            field.set_coded(p, br, bc, &z);
+            mb.blocks[slot] = Some(z);
         }
     }
     Ok(mb)

@@ -77,7 +77,7 @@ const MAX_CREDIT_S: f64 = 0.5;
 /// A delta frame's budget stays within these multiples of the average frame.
 const DELTA_BUDGET: (f64, f64) = (0.25, 3.0);
 /// A key frame's budget stays within these multiples of the average frame.
-const KEY_BUDGET: (f64, f64) = (1.0, 6.0);
+const KEY_BUDGET: (f64, f64) = (6.0, 10.0);
 /// Most steps a delta frame's step may rise above the previous frame's (no oscillation).
 const MAX_RISE: u8 = 4;
 

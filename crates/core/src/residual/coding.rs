@@ -22,7 +22,7 @@ pub const MAX_MAGNITUDE_BITS: u32 = 24;
 pub const CONTEXTS_RESIDUAL: usize = 2 * 16;
 /// All contexts of one stream: the residual's, then the motion syntax's
 /// (`crate::motion::syntax`).
-pub const CONTEXTS: usize = CONTEXTS_RESIDUAL + 32;
+pub const CONTEXTS: usize = CONTEXTS_RESIDUAL + 32 + 2 * 3 * 12;
 /// Context offsets within a plane kind.
 pub mod ctx {
     /// Block coded flag, + left coded + 2 · top coded (4 contexts).
@@ -247,6 +247,20 @@ impl<'m> Reader<'m> {
         }
         Ok((x - 1) as u32)
     }
+}
+
+/// The level contexts' offset of a block whose left and top neighbours hold `neighbours`
+/// non-zero levels together (motion residuals, `crate::motion::syntax`): three sets of the
+/// SIG/GT1/GT2 contexts per plane kind, after the motion syntax's contexts. `chroma`: the
+/// plane kind. The returned offset is used in place of `base` with [`ctx::SIG`] etc. shifted
+/// by −4 (the CODED contexts are not repeated).
+pub fn level_base(chroma: bool, neighbours: u32) -> usize {
+    let bucket = match neighbours {
+        0 => 0,
+        1..=3 => 1,
+        _ => 2,
+    };
+    CONTEXTS_RESIDUAL + 32 + (usize::from(chroma) * 3 + bucket) * 12 - ctx::SIG
 }
 
 /// Writes one block's coefficients (zig-zag order), `base` = the plane kind's context offset.

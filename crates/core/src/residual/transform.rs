@@ -67,8 +67,15 @@ pub fn forward(x: &[i32; 16]) -> [i32; 16] {
 
 /// Quantizes transform coefficients at `qp` (encoder only; rounding offset 1/3 of a step).
 pub fn quantize(y: &[i32; 16], qp: u8) -> [i32; 16] {
+    quantize_with(y, qp, 3)
+}
+
+/// Quantizes with a rounding offset of `1 / divisor` of a step (encoder only: 3 for the
+/// refinement layer, as H.264 intra; 6 for motion residuals, as H.264 inter — a wider dead
+/// zone, since a prediction residual's small coefficients are mostly noise).
+pub fn quantize_with(y: &[i32; 16], qp: u8, divisor: i64) -> [i32; 16] {
     let shift = 15 + u32::from(qp / 6);
-    let offset = (1i64 << shift) / 3;
+    let offset = (1i64 << shift) / divisor;
     let mut z = [0i32; 16];
     for i in 0..16 {
         let m = MF[usize::from(qp % 6)][class(i)];

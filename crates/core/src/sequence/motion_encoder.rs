@@ -23,9 +23,11 @@ use crate::motion::syntax::{
     Field, Macroblock, MbMode, MotionSyntax, Reference, block_bits, mode_bits, write_frame_fields,
     write_mb,
 };
-use crate::motion::{MB, Mv, PlaneView, Planes, interp::predict, plane_sizes, planes};
+use crate::motion::{MB, Mv, Planes, interp::predict, plane_sizes, planes};
 use crate::residual::coding::Writer;
-use crate::residual::transform::{MAX_QP, ZIGZAG, dequantize, forward, inverse, lambda, quantize};
+use crate::residual::transform::{
+    MAX_QP, ZIGZAG, dequantize, forward, inverse, lambda, quantize_with,
+};
 
 use super::decoder::models;
 
@@ -229,7 +231,7 @@ fn code_blocks(
     for (slot, p, br, bc) in field.blocks(row, col) {
         let uncoded_bits = block_bits(&w.ctx, field, (p, br, bc), None);
         let d0 = c.d0[slot];
-        let z = quantize(&c.coef[slot], qp);
+        let z = quantize_with(&c.coef[slot], qp, 6);
         if z.iter().all(|&v| v == 0) {
             dist += d0;
             bits += uncoded_bits;
@@ -684,6 +686,3 @@ fn code_frame(
         stats,
     })
 }
-
-#[allow(dead_code)]
-fn _plane_view_is_used(_: PlaneView<'_>) {}
