@@ -239,7 +239,7 @@ export class AicLiveReceiver {
 export class RateEstimate {
   constructor(maxKbps: number, minKbps: number);
   readonly kbps: number;
-  onFeedback(bytes: Uint8Array): { kind: 'keyFrameRequest' } | { kind: 'report'; kbps: number };
+  onFeedback(bytes: Uint8Array): { kind: 'keyFrameRequest' } | { kind: 'recoveryRequest'; longTerm: number } | { kind: 'report'; kbps: number };
   onOveruse(): number;
   free(): void;
 }

@@ -281,6 +281,7 @@ pub fn run_aic(
             max_step: None,
             refinement: config.refinement,
             motion: config.motion,
+            recovery_interval: 0,
         },
     )
     .map_err(codec_err)?;

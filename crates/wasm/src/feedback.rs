@@ -40,6 +40,10 @@ impl RateEstimate {
     pub fn on_feedback(&mut self, bytes: &[u8]) -> Result<js_sys::Object, JsValue> {
         match Feedback::parse(bytes).map_err(js_error)? {
             Feedback::KeyFrameRequest { .. } => Ok(object(&[("kind", "keyFrameRequest".into())])),
+            Feedback::RecoveryRequest { long_term, .. } => Ok(object(&[
+                ("kind", "recoveryRequest".into()),
+                ("longTerm", f64::from(long_term).into()),
+            ])),
             Feedback::Report(r) => {
                 let kbps = self.inner.on_report(&r);
                 Ok(object(&[("kind", "report".into()), ("kbps", kbps.into())]))

@@ -181,6 +181,7 @@ impl WasmSender {
     pub fn handle_feedback(&self, bytes: &[u8], now_ms: f64) -> Result<String, JsValue> {
         let kind = match Feedback::parse(bytes).map_err(js_error)? {
             Feedback::KeyFrameRequest { .. } => "keyFrameRequest",
+            Feedback::RecoveryRequest { .. } => "recoveryRequest",
             Feedback::Report(_) => "report",
         };
         let mut inner = self.inner.borrow_mut();

@@ -259,6 +259,15 @@ impl Decoder {
         self.sequence.state()
     }
 
+    /// The sequence number of the long-term reference of a motion stream, if one is held.
+    #[cfg(feature = "neural")]
+    pub fn long_term_seq(&self) -> Option<u32> {
+        self.sequence
+            .references()
+            .and_then(|r| r.long.as_ref())
+            .map(|l| l.state.seq)
+    }
+
     /// Decodes exactly one AIC frame (no bytes after it), waiting for the device if needed.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<DecodedFrame> {
         pollster::block_on(self.decode_async(bytes))

@@ -66,6 +66,11 @@ pub struct VideoConfig {
     /// from the previous picture or the long-term reference, with a residual; off: delta
     /// frames replace latent positions only (§8).
     pub motion: bool,
+    /// Every this many frames a motion frame is a recovery point: it predicts from the
+    /// long-term reference only and becomes it, so a receiver that lost frames resumes there
+    /// without asking (0: only on a receiver's request). Live senders over lossy channels use
+    /// it (`crate::session`); it costs bits where nothing is lost.
+    pub recovery_interval: u32,
 }
 
 impl Default for VideoConfig {
@@ -79,6 +84,7 @@ impl Default for VideoConfig {
             max_step: None,
             refinement: Refinement::Auto,
             motion: true,
+            recovery_interval: 0,
         }
     }
 }
@@ -155,8 +161,11 @@ pub struct VideoEncoder {
     refresh_cursor: u32,
     /// Frames since the long-term reference was set.
     since_long: u32,
-    /// The next frame is a recovery frame (it predicts from the long-term reference only).
-    recovery: bool,
+    /// The next frame is a recovery frame (it predicts from the long-term reference only):
+    /// from this one (the current long-term reference or the one before it).
+    recovery: Option<u32>,
+    /// Frames since the last key frame or recovery frame.
+    since_recovery: u32,
 }
 
 /// A motion frame every this many frames becomes the long-term reference (2 s at 25 fps).
@@ -187,7 +196,8 @@ impl VideoEncoder {
             prev_mvs: Vec::new(),
             refresh_cursor: 0,
             since_long: 0,
-            recovery: false,
+            recovery: None,
+            since_recovery: 0,
         })
     }
 
@@ -270,13 +280,21 @@ impl VideoEncoder {
     /// the long-term reference only, `recovery` in its header), far smaller than a key frame;
     /// otherwise the next frame is a key frame. Returns whether a recovery frame comes.
     pub fn request_recovery(&mut self, long_seq: u32) -> bool {
-        if self.long_term_seq() == Some(long_seq) && !self.key_requested {
-            self.recovery = true;
+        if self.holds_long_term(long_seq) && !self.key_requested {
+            self.recovery = Some(long_seq);
             true
         } else {
             self.key_requested = true;
             false
         }
+    }
+
+    /// Whether a recovery frame may predict from the long-term reference `seq` (the current
+    /// one or the one before it).
+    pub fn holds_long_term(&self, seq: u32) -> bool {
+        self.refs
+            .as_ref()
+            .is_some_and(|r| r.long_for(seq).is_some())
     }
 
     /// The sequence number of the long-term reference (motion streams).
@@ -478,7 +496,8 @@ impl VideoEncoder {
         };
         self.prev_mvs.clear();
         self.since_long = 0;
-        self.recovery = false;
+        self.recovery = None;
+        self.since_recovery = 0;
         self.state = Some(new_state);
         self.mirror = mirror;
         if let Some(r) = &refinement {
@@ -514,9 +533,18 @@ impl VideoEncoder {
         let seq = self.next_seq;
         let refs = self.refs.as_ref().expect("motion frames need references");
         let raw = frame.width() as usize * frame.height() as usize * 3;
-        let long_seq = refs.long.as_ref().map(|l| l.state.seq);
-        let recovery = self.recovery && long_seq.is_some();
-        let becomes_long = !recovery && self.since_long + 1 >= LONG_TERM_INTERVAL;
+        let periodic = self.config.recovery_interval > 0
+            && self.since_recovery + 1 >= self.config.recovery_interval;
+        // A requested recovery predicts from the reference the receiver holds; otherwise the
+        // current long-term reference serves.
+        let long_seq = self
+            .recovery
+            .filter(|&s| refs.long_for(s).is_some())
+            .or(refs.long.as_ref().map(|l| l.state.seq));
+        let recovery = (self.recovery.is_some() || periodic) && long_seq.is_some();
+        // A recovery frame becomes the long-term reference: the receivers that resume there
+        // hold it, and the next recovery point predicts from it.
+        let becomes_long = recovery || self.since_long + 1 >= LONG_TERM_INTERVAL;
         let mh = MotionHeader {
             uses_last: !recovery,
             uses_long: long_seq.is_some(),
@@ -579,7 +607,8 @@ impl VideoEncoder {
         self.prev_mvs = out.mvs;
         self.refresh_cursor = (self.refresh_cursor + refresh_count) % positions.max(1);
         self.since_long = if becomes_long { 0 } else { self.since_long + 1 };
-        self.recovery = false;
+        self.recovery = None;
+        self.since_recovery = if recovery { 0 } else { self.since_recovery + 1 };
         self.next_seq = seq.wrapping_add(1);
         self.key_requested = false;
         self.since_key += 1;

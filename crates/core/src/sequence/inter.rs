@@ -58,6 +58,9 @@ pub struct References {
     pub last: RefPicture,
     /// The long-term reference: the last key frame, or the last frame marked as one.
     pub long: Option<RefPicture>,
+    /// The long-term reference before `long` (a receiver that lost the frame that replaced
+    /// it still holds it, and a recovery frame may predict from it).
+    pub previous_long: Option<RefPicture>,
 }
 
 impl References {
@@ -66,14 +69,23 @@ impl References {
         References {
             long: Some(picture.clone()),
             last: picture,
+            previous_long: None,
         }
     }
 
-    /// The picture a frame's macroblocks name.
-    pub fn get(&self, r: Reference) -> Option<&RefPicture> {
+    /// The long-term reference numbered `seq`: the current one or the one before it.
+    pub fn long_for(&self, seq: u32) -> Option<&RefPicture> {
+        [&self.long, &self.previous_long]
+            .into_iter()
+            .flatten()
+            .find(|l| l.state.seq == seq)
+    }
+
+    /// The picture a frame's macroblocks name (`long_seq`: the frame's long-term reference).
+    pub fn get(&self, r: Reference, long_seq: u32) -> Option<&RefPicture> {
         match r {
             Reference::Last => Some(&self.last),
-            Reference::Long => self.long.as_ref(),
+            Reference::Long => self.long_for(long_seq),
         }
     }
 
@@ -81,7 +93,7 @@ impl References {
     /// long-term reference too if the frame says so.
     pub fn advance(&mut self, picture: RefPicture, h: &MotionHeader) {
         if h.becomes_long {
-            self.long = Some(picture.clone());
+            self.previous_long = self.long.replace(picture.clone());
         }
         self.last = picture;
     }
@@ -175,9 +187,9 @@ pub fn check_references(refs: &References, h: &MotionHeader, seq: u32) -> Result
         .into());
     }
     if h.uses_long {
-        match &refs.long {
-            Some(l) if l.state.seq == h.long_seq => {}
-            Some(l) => {
+        match (&refs.long, refs.long_for(h.long_seq)) {
+            (_, Some(_)) => {}
+            (Some(l), None) => {
                 return Err(ReferenceError {
                     seq,
                     needed: h.long_seq,
@@ -185,7 +197,7 @@ pub fn check_references(refs: &References, h: &MotionHeader, seq: u32) -> Result
                 }
                 .into());
             }
-            None => {
+            (None, None) => {
                 return Err(ReferenceError {
                     seq,
                     needed: h.long_seq,
@@ -296,7 +308,7 @@ pub fn compose(
     }
     let sizes = plane_sizes(width, height);
     let primary = refs
-        .get(field.primary())
+        .get(field.primary(), h.long_seq)
         .ok_or_else(|| corrupt("the primary reference is not held"))?;
     let mut out = vec![0u8; PixelFormat::I420.frame_len(width as u32, height as u32)];
     let offsets = [
@@ -326,7 +338,7 @@ pub fn compose(
                 MbMode::Skip | MbMode::Inter { .. } => {
                     let (r, mv) = match mb.mode {
                         MbMode::Inter { reference, mv } => (
-                            refs.get(reference)
+                            refs.get(reference, h.long_seq)
                                 .ok_or_else(|| corrupt("a reference that is not held"))?,
                             mv,
                         ),
@@ -399,7 +411,7 @@ pub async fn reconstruct(
     let base = if h.uses_last {
         &refs.last
     } else {
-        refs.long.as_ref().expect("checked above")
+        refs.long_for(h.long_seq).expect("checked above")
     };
     let mut state = base.state.clone();
     state.apply(update, seq)?;

@@ -290,7 +290,7 @@ pub(crate) async fn encode(input: MotionInput<'_>) -> Result<MotionOutput> {
     let sizes = plane_sizes(w, hgt);
     let src_p = planes(src.data(), w, hgt);
     let last_p = planes(&refs.last.picture, w, hgt);
-    let long = refs.long.as_ref().filter(|_| h.uses_long);
+    let long = refs.long_for(h.long_seq).filter(|_| h.uses_long);
     let long_p = long.map(|l| planes(&l.picture, w, hgt));
     let long_distinct = long.is_some_and(|l| l.state.seq != refs.last.state.seq);
     let field0 = Field::new(w, hgt, h.uses_last, h.uses_long);
@@ -431,11 +431,13 @@ pub(crate) async fn encode(input: MotionInput<'_>) -> Result<MotionOutput> {
             let first = probe(q, None)?;
             if first.bits() <= bits {
                 let mut best = first;
-                for _ in 0..3 {
-                    if q < MIN_MOTION_QP + 2 {
+                // Finer by single steps (a QP step is ≈ 12 % of bits: the frame lands close
+                // under its budget, so the rate does not fall short of the target).
+                for _ in 0..4 {
+                    if q <= MIN_MOTION_QP {
                         break;
                     }
-                    q -= 2;
+                    q -= 1;
                     let p = probe(q, None)?;
                     if p.bits() > bits {
                         break;

@@ -14,4 +14,4 @@ pub mod sender;
 
 pub use estimate::BandwidthEstimate;
 pub use receiver::{DropReason, Receiver, ReceiverConfig, ReceiverEvent};
-pub use sender::{LatencyMode, STEP_UP_FRAMES, Sender, SenderConfig};
+pub use sender::{LatencyMode, RECOVERY_INTERVAL, STEP_UP_FRAMES, Sender, SenderConfig};

@@ -171,8 +171,9 @@ impl Receiver {
             if stale || self.pending.len() >= MAX_PENDING {
                 continue;
             }
-            self.pending
-                .insert(h.seq, (bytes, now_us, h.kind == FrameKind::Key));
+            // Key frames and recovery frames are where a broken stream may start again.
+            let entry = h.kind == FrameKind::Key || h.recovery;
+            self.pending.insert(h.seq, (bytes, now_us, entry));
         }
         self.process(now_us);
         Ok(())
@@ -197,12 +198,17 @@ impl Receiver {
                 .is_none_or(|t| now_us >= t + self.config.key_request_interval_us)
         {
             self.last_request_us = Some(now_us);
-            return Some(
-                Feedback::KeyFrameRequest {
+            // Holding a long-term reference, a recovery frame will do (§10.3).
+            let request = match self.decoder.long_term_seq() {
+                Some(long_term) => Feedback::RecoveryRequest {
                     last_decoded: self.last_decoded,
-                }
-                .to_bytes(),
-            );
+                    long_term,
+                },
+                None => Feedback::KeyFrameRequest {
+                    last_decoded: self.last_decoded,
+                },
+            };
+            return Some(request.to_bytes());
         }
         let start = self.window_start_us?;
         if now_us < start + self.config.report_interval_us {

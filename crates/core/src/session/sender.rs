@@ -81,6 +81,11 @@ const LATENCY_WINDOW: usize = 8;
 /// sender steps back up.
 pub const STEP_UP_FRAMES: u32 = 50;
 
+/// A live sender's motion frames are recovery points this often (`VideoConfig::
+/// recovery_interval`): a receiver that lost a frame resumes at the next one without a round
+/// trip (`docs/video.md`, "Loss").
+pub const RECOVERY_INTERVAL: u32 = 3;
+
 /// How much work the encoder does per frame, cheapest last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LatencyMode {
@@ -151,6 +156,8 @@ pub struct Sender {
     estimate: BandwidthEstimate,
     last_key_us: Option<u64>,
     key_wanted: bool,
+    /// A receiver asked to recover from this long-term reference.
+    recovery_wanted: Option<u32>,
     key_requests: u64,
 }
 
@@ -164,6 +171,7 @@ impl Sender {
                     kbps: config.max_kbps,
                     fps: config.fps,
                 },
+                recovery_interval: RECOVERY_INTERVAL,
                 ..VideoConfig::default()
             },
         )?;
@@ -182,6 +190,7 @@ impl Sender {
             estimate: BandwidthEstimate::new(config.max_kbps, config.min_kbps, config.max_kbps),
             last_key_us: None,
             key_wanted: false,
+            recovery_wanted: None,
             key_requests: 0,
         })
     }
@@ -238,6 +247,15 @@ impl Sender {
             self.apply_mode();
             let kbps = self.estimate.on_overuse();
             self.encoder.adjust_kbps(kbps)?;
+        }
+        // A receiver that holds our long-term reference recovers from it (a small recovery
+        // frame, at once); one that holds another needs a key frame (rate-limited below).
+        if let Some(l) = self.recovery_wanted.take() {
+            if !self.key_wanted && self.encoder.holds_long_term(l) {
+                self.encoder.request_recovery(l);
+            } else {
+                self.key_wanted = true;
+            }
         }
         if self.key_wanted
             && self
@@ -402,6 +420,10 @@ impl Sender {
             Feedback::KeyFrameRequest { .. } => {
                 self.key_requests += 1;
                 self.key_wanted = true;
+            }
+            Feedback::RecoveryRequest { long_term, .. } => {
+                self.key_requests += 1;
+                self.recovery_wanted = Some(long_term);
             }
             Feedback::Report(r) => {
                 let kbps = self.estimate.on_report(&r);

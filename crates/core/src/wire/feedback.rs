@@ -15,6 +15,8 @@ pub const FEEDBACK_VERSION: u8 = 1;
 pub const KEY_REQUEST_LEN: usize = 12;
 /// Length of a receiver report.
 pub const REPORT_LEN: usize = 24;
+/// Length of a recovery request.
+pub const RECOVERY_REQUEST_LEN: usize = 16;
 /// Longest feedback message; anything longer is refused before it is read.
 pub const MAX_FEEDBACK_BYTES: usize = 64;
 
@@ -28,6 +30,15 @@ pub enum Feedback {
     },
     /// What arrived during the last interval (drives the sender's bandwidth estimate).
     Report(ReceiverReport),
+    /// The receiver cannot decode the stream but holds the long-term reference `long_term`:
+    /// a recovery frame (a motion frame predicting from it alone) will do; a sender whose
+    /// long-term reference is another sends a key frame (§10.3).
+    RecoveryRequest {
+        /// Sequence number of the last frame the receiver decoded (`None`: none yet).
+        last_decoded: Option<u32>,
+        /// Sequence number of the long-term reference the receiver holds.
+        long_term: u32,
+    },
 }
 
 /// A receiver report (§10.2).
@@ -59,6 +70,16 @@ impl Feedback {
                 out.extend_from_slice(&last_decoded.unwrap_or(u32::MAX).to_le_bytes());
                 out.push(u8::from(last_decoded.is_some()));
                 out.extend_from_slice(&[0; 3]);
+            }
+            Feedback::RecoveryRequest {
+                last_decoded,
+                long_term,
+            } => {
+                out.push(3);
+                out.extend_from_slice(&last_decoded.unwrap_or(u32::MAX).to_le_bytes());
+                out.push(u8::from(last_decoded.is_some()));
+                out.extend_from_slice(&[0; 3]);
+                out.extend_from_slice(&long_term.to_le_bytes());
             }
             Feedback::Report(r) => {
                 out.push(2);
@@ -112,6 +133,7 @@ impl Feedback {
         let need = match bytes[3] {
             1 => KEY_REQUEST_LEN,
             2 => REPORT_LEN,
+            3 => RECOVERY_REQUEST_LEN,
             v => {
                 return Err(FormatError::UndefinedValue {
                     field: "feedback kind",
@@ -142,7 +164,7 @@ impl Feedback {
             Ok(())
         };
         Ok(match bytes[3] {
-            1 => {
+            1 | 3 => {
                 reserved(&bytes[9..12])?;
                 let has = match bytes[8] {
                     0 => false,
@@ -155,8 +177,14 @@ impl Feedback {
                         .into());
                     }
                 };
-                Feedback::KeyFrameRequest {
-                    last_decoded: has.then(|| u32_at(4)),
+                let last_decoded = has.then(|| u32_at(4));
+                if bytes[3] == 1 {
+                    Feedback::KeyFrameRequest { last_decoded }
+                } else {
+                    Feedback::RecoveryRequest {
+                        last_decoded,
+                        long_term: u32_at(12),
+                    }
                 }
             }
             _ => {
@@ -184,6 +212,10 @@ mod tests {
             Feedback::KeyFrameRequest { last_decoded: None },
             Feedback::KeyFrameRequest {
                 last_decoded: Some(77),
+            },
+            Feedback::RecoveryRequest {
+                last_decoded: Some(80),
+                long_term: 50,
             },
             Feedback::Report(ReceiverReport {
                 highest_seq: 9,
