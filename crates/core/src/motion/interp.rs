@@ -26,7 +26,7 @@ pub fn predict(
         y0 as i32 + (mvy >> frac_bits),
     );
     let (w, h) = (plane.width as i32, plane.height as i32);
-    let inside = ix >= 0 && iy >= 0 && ix + bw as i32 + 1 <= w && iy + bh as i32 + 1 <= h;
+    let inside = ix >= 0 && iy >= 0 && ix + (bw as i32) < w && iy + (bh as i32) < h;
     if fx == 0 && fy == 0 {
         for r in 0..bh {
             let y = iy + r as i32;

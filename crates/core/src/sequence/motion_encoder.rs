@@ -198,8 +198,7 @@ fn copy_mb(pic: &Planes<'_>, row: usize, col: usize) -> [[u8; 256]; 3] {
 
 fn sse(src: &Planes<'_>, row: usize, col: usize, pred: &[[u8; 256]; 3]) -> i64 {
     let mut d = 0i64;
-    for p in 0..3 {
-        let plane = &src.planes[p];
+    for (p, plane) in src.planes.iter().enumerate() {
         let s = usize::from(p > 0);
         let side = MB >> s;
         let (x0, y0) = ((col * MB) >> s, (row * MB) >> s);
@@ -604,6 +603,9 @@ fn fill_intra(
     }
 }
 
+/// A macroblock's choice: mode, levels, cost J, mode bits, residual bits, latent bits.
+type Choice = (MbMode, [Option<[i32; 16]>; 24], f64, f64, f64, f64);
+
 /// Codes the frame at `syntax.qp` with the cached candidates (or the `forced` modes).
 fn code_frame(
     cache: &[MbCache],
@@ -629,7 +631,7 @@ fn code_frame(
         let lam = lambda(qp);
         let refresh = in_refresh(&syntax, i, n);
         // (mode, levels, J, mode bits, residual bits, latent bits)
-        let mut best: Option<(MbMode, [Option<[i32; 16]>; 24], f64, f64, f64, f64)> = None;
+        let mut best: Option<Choice> = None;
         let mut consider = |mode: MbMode, levels, d: i64, mb: f64, rb: f64, lb: f64| {
             let allowed = match forced {
                 Some(f) => f[i] == mode,
