@@ -413,15 +413,7 @@ pub(crate) async fn encode(input: MotionInput<'_>) -> Result<MotionOutput> {
         mbs: Vec::new(),
     };
     let probe = |q: u8, forced: Option<&[MbMode]>| {
-        code_frame(
-            &cache,
-            refresh_syntax(q),
-            &src_p,
-            sizes,
-            (w, hgt),
-            h,
-            forced,
-        )
+        code_frame(&cache, refresh_syntax(q), sizes, (w, hgt), h, forced)
     };
     let mut chosen = match qp {
         QpChoice::Fixed(q) => probe(q.clamp(MIN_MOTION_QP, MAX_QP), None)?,
@@ -498,7 +490,6 @@ pub(crate) async fn encode(input: MotionInput<'_>) -> Result<MotionOutput> {
             chosen = code_frame(
                 &cache,
                 refresh_syntax(chosen.qp),
-                &src_p,
                 sizes,
                 (w, hgt),
                 h,
@@ -610,7 +601,6 @@ type Choice = (MbMode, [Option<[i32; 16]>; 24], f64, f64, f64, f64);
 fn code_frame(
     cache: &[MbCache],
     mut syntax: MotionSyntax,
-    _src: &Planes<'_>,
     sizes: [(usize, usize); 3],
     (w, h): (usize, usize),
     header: MotionHeader,
