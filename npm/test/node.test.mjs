@@ -29,7 +29,7 @@ test('auto picks the CPU backend in Node and says why', async () => {
   const enc = await AicEncoder.create({ backend: 'auto' });
   assert.equal(enc.backend, 'cpu');
   assert.match(enc.backendNote, /navigator/);
-  assert.equal(formatVersion(), 2);
+  assert.equal(formatVersion(), 3);
   assert.match(modelInfo().weightsHash, /^[0-9a-f]{16}$/);
   assert.equal(modelInfo().modelId, 2);
 });
