@@ -76,8 +76,13 @@ const PAYBACK_S: f64 = 0.5;
 const MAX_CREDIT_S: f64 = 0.5;
 /// A delta frame's budget stays within these multiples of the average frame.
 const DELTA_BUDGET: (f64, f64) = (0.25, 3.0);
-/// A key frame's budget stays within these multiples of the average frame.
+/// A key frame's budget stays within these multiples of the average frame (it becomes the
+/// long-term reference that motion frames predict from, so it is worth bits).
 const KEY_BUDGET: (f64, f64) = (6.0, 10.0);
+/// A live key frame's budget ([`RateController::set_live`]): as low as one average frame when
+/// the buffer is in debt — over a narrow link a key frame several times the average overflows
+/// the bottleneck's queue, is lost, and is asked for again.
+const LIVE_KEY_BUDGET: (f64, f64) = (1.0, 6.0);
 /// Most steps a delta frame's step may rise above the previous frame's (no oscillation).
 const MAX_RISE: u8 = 4;
 
@@ -93,6 +98,8 @@ pub struct RateController {
     last_us: Option<u64>,
     /// The interval the frame being coded covers, s (set by `choose_step`).
     pending_s: Option<f64>,
+    /// Key frames within [`LIVE_KEY_BUDGET`] rather than [`KEY_BUDGET`].
+    live: bool,
 }
 
 impl RateController {
@@ -106,7 +113,14 @@ impl RateController {
             last_step: None,
             last_us: None,
             pending_s: None,
+            live: false,
         })
+    }
+
+    /// Budgets key frames for a live channel ([`LIVE_KEY_BUDGET`]): small when the buffer is
+    /// in debt, so that a key frame asked for after a loss fits the link.
+    pub fn set_live(&mut self, live: bool) {
+        self.live = live;
     }
 
     /// The target.
@@ -227,7 +241,11 @@ impl RateController {
 
     fn budget_for(&self, key: bool, raw_bytes: usize, interval: f64, avg: f64) -> f64 {
         let allowance = self.allowance_for(raw_bytes, interval).unwrap_or(avg);
-        let (lo, hi) = if key { KEY_BUDGET } else { DELTA_BUDGET };
+        let (lo, hi) = match (key, self.live) {
+            (true, false) => KEY_BUDGET,
+            (true, true) => LIVE_KEY_BUDGET,
+            (false, _) => DELTA_BUDGET,
+        };
         (allowance - self.buffer_bits * (interval / PAYBACK_S).min(1.0))
             .clamp(lo * avg, hi * avg.max(allowance))
     }

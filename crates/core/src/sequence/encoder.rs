@@ -69,7 +69,8 @@ pub struct VideoConfig {
     /// Every this many frames a motion frame is a recovery point: it predicts from the
     /// long-term reference only and becomes it, so a receiver that lost frames resumes there
     /// without asking (0: only on a receiver's request). Live senders over lossy channels use
-    /// it (`crate::session`); it costs bits where nothing is lost.
+    /// it (`crate::session`); it costs bits where nothing is lost. A live encoder's key frames
+    /// are also budgeted to fit the link (`RateController::set_live`).
     pub recovery_interval: u32,
 }
 
@@ -180,7 +181,10 @@ impl VideoEncoder {
             .max_step
             .unwrap_or(neural.steps())
             .clamp(1, neural.steps());
-        let rate = RateController::new(config.target, top)?;
+        let mut rate = RateController::new(config.target, top)?;
+        // Recovery points are for live senders over lossy channels: their key frames must fit
+        // the link.
+        rate.set_live(config.recovery_interval > 0);
         Ok(VideoEncoder {
             neural,
             config,
