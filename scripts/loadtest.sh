@@ -116,6 +116,12 @@ cat >"$WORK/serve.toml" <<EOF
 # A short drain: the test stops the server itself.
 unready_grace_ms = 0
 drain_seconds = 5
+[client_limits]
+# The load comes from one client (this script on 127.0.0.1): the server's own limits are what
+# is measured, not the per-client ones (those are the attacker's test's, tests/security.rs).
+requests_per_second = 100000.0
+in_flight = 100000
+sessions = 1000
 EOF
 "$AIC" serve --config "$WORK/serve.toml" --http "127.0.0.1:$PORT" --grpc "127.0.0.1:$PORT" \
   --admin "127.0.0.1:$ADMIN_PORT" --udp 127.0.0.1:0 --node-id load --workers "$WORKERS" \
@@ -129,6 +135,9 @@ until grep -q '^aic serve: http://' "$ART/server.log"; do
   sleep 0.3
 done
 grep -m1 '^aic serve: http://' "$ART/server.log"
+# The development token a loopback server without a secret prints (admin).
+TOKEN=$(sed -n 's/^aic serve: development token ([^)]*): //p' "$ART/server.log" | head -1)
+[ -n "$TOKEN" ] || die "the server printed no development token"
 RSS_START=$(kib "$SERVER_PID" VmRSS)
 echo "RSS after start: $((RSS_START / 1024)) MiB"
 
@@ -170,7 +179,7 @@ step "ingest: aic send --sessions $SESSIONS --seconds $SECONDS_EACH --fps 10"
 sleep 1
 RSS_BEFORE=$(kib "$SERVER_PID" VmRSS)
 THREADS_BEFORE=$(kib "$SERVER_PID" Threads)
-nice -n "$SEND_NICE" "$AIC" send "$CLIP" --whip "$URL/v1/whip" --sessions "$SESSIONS" \
+nice -n "$SEND_NICE" "$AIC" send "$CLIP" --whip "$URL/v1/whip" --token "$TOKEN" --sessions "$SESSIONS" \
   --seconds "$SECONDS_EACH" --fps 10 >"$ART/send.jsonl" 2>"$ART/send.log" &
 SEND_PID=$!
 remember "$SEND_PID"
@@ -184,7 +193,7 @@ while kill -0 "$SEND_PID" 2>/dev/null; do
   [ "${r:-0}" -gt "$RSS_PEAK_SESSIONS" ] && RSS_PEAK_SESSIONS=$r
   t=$(kib "$SERVER_PID" Threads)
   [ "${t:-0}" -gt "$THREADS_SESSIONS" ] && THREADS_SESSIONS=$t
-  curl -s --max-time 2 "$URL/v1/sessions" >"$WORK/snap-$(printf %04d $i).json" || true
+  curl -s --max-time 2 -H "Authorization: Bearer $TOKEN" "$URL/v1/sessions" >"$WORK/snap-$(printf %04d $i).json" || true
   i=$((i + 1))
   [ "$i" -lt $(((SECONDS_EACH + 60) * 2)) ] || { echo "the sender runs too long; stopping it" >&2; break; }
   sleep 0.5

@@ -84,7 +84,12 @@ export function startServer({ recordDir } = {}) {
       );
       if (m) {
         clearTimeout(timer);
-        ok({ proc, http: m[1], admin: m[2], udp: m[3], workers: Number(m[4]), backend: m[5], line: m[0], log: () => log });
+        // With no secret configured, a loopback server prints an admin development token (before
+        // its address line); every session route needs it (docs/server.md, Security).
+        const t = stdout.match(/^aic serve: development token \(.*\): (\S+)$/m);
+        assert.ok(t, `aic serve printed no development token:\n${stdout}`);
+        token = t[1];
+        ok({ proc, http: m[1], admin: m[2], udp: m[3], workers: Number(m[4]), backend: m[5], line: m[0], token, log: () => log });
       }
     });
   });
@@ -108,9 +113,17 @@ export async function stopServer(server, label) {
   console.log(`${label}: aic serve ${what} ${((Date.now() - t0) / 1000).toFixed(1)} s after SIGTERM`);
 }
 
+/** The development token of the last server started (admin; loopback only). */
+let token = null;
+
+/** `init` with the server's token as `Authorization: Bearer`. */
+export function authorized(init = {}) {
+  return { ...init, headers: { ...(init.headers ?? {}), Authorization: `Bearer ${token}` } };
+}
+
 /** GET a session's stats: { status, body }. */
 export async function sessionStats(url) {
-  const res = await fetch(url);
+  const res = await fetch(url, authorized());
   return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() };
 }
 
@@ -140,13 +153,17 @@ export function launchBrowser() {
  *   chrome://webrtc-internals shows), for failure messages.
  */
 export async function installKit(page) {
-  await page.evaluate(() => {
+  await page.evaluate((token) => {
     window.ingestKit = {
+      /** Headers with the server's token (WHIP and the session routes need one). */
+      headers(more = {}) {
+        return { ...more, Authorization: `Bearer ${token}` };
+      },
       async whip(http, pc, { candidatePort } = {}) {
         await pc.setLocalDescription(await pc.createOffer());
         const res = await fetch(`${http}/v1/whip`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/sdp' },
+          headers: this.headers({ 'Content-Type': 'application/sdp' }),
           body: pc.localDescription.sdp,
         });
         const text = await res.text();
@@ -217,5 +234,5 @@ export async function installKit(page) {
         return out;
       },
     };
-  });
+  }, token);
 }

@@ -27,6 +27,7 @@ import {
   checkPrerequisites,
   installKit as installSharedKit,
   launchBrowser,
+  authorized,
   sessionStats,
   startServer,
   stopServer,
@@ -92,7 +93,7 @@ before(async () => {
 after(async () => {
   // A session left open by a failed test would hold the server's drain (below) for its
   // drain_seconds: end it first.
-  if (mainSession && !mainSession.deleted) await fetch(mainSession.url, { method: 'DELETE' }).catch(() => {});
+  if (mainSession && !mainSession.deleted) await fetch(mainSession.url, authorized({ method: 'DELETE' })).catch(() => {});
   await browser?.close();
   await pages?.close();
   if (server) {
@@ -216,7 +217,7 @@ async function settledStats(url, lastSeq) {
  */
 function scoreFramePng(url) {
   return page.evaluate(async (url) => {
-    const res = await fetch(`${url}/frame.png`);
+    const res = await fetch(`${url}/frame.png`, authorized());
     if (res.status !== 200) return { status: res.status, error: await res.text() };
     const seqHeader = res.headers.get('x-aic-seq');
     const bitmap = await createImageBitmap(await res.blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -449,7 +450,7 @@ test('ingest: browser → WHIP → data channel → server decode, stats, frame.
   assert.equal(stats2.state, 'connected');
 
   // 6. Close the session; its recording is a Y4M of the clip's size.
-  const del = await fetch(mainSession.url, { method: 'DELETE' });
+  const del = await fetch(mainSession.url, authorized({ method: 'DELETE' }));
   mainSession.deleted = true;
   await page.evaluate(() => window.ingest.pc.close());
   assert.ok(del.status >= 200 && del.status < 300, `DELETE ${mainSession.url} answered ${del.status}`);
@@ -474,11 +475,11 @@ test('ingest: a session closed with DELETE answers 404', async () => {
     const whip = await window.ingestKit.whip(http, pc);
     if (whip.status !== 201) return { whip };
     const url = new URL(whip.location, http).href;
-    const before = await fetch(url);
+    const before = await fetch(url, { headers: window.ingestKit.headers() });
     const beforeBody = await before.json().catch(() => null);
     // From the page: the DELETE goes through a CORS preflight.
-    const del = await fetch(url, { method: 'DELETE' });
-    const afterRes = await fetch(url);
+    const del = await fetch(url, { method: 'DELETE', headers: window.ingestKit.headers() });
+    const afterRes = await fetch(url, { headers: window.ingestKit.headers() });
     const afterBody = await afterRes.json().catch(() => null);
     pc.close();
     return { whip, url, before: before.status, beforeBody, del: del.status, after: afterRes.status, afterBody };
@@ -491,16 +492,22 @@ test('ingest: a session closed with DELETE answers 404', async () => {
   assert.equal(typeof r.afterBody?.error?.code, 'string', `404 body: ${JSON.stringify(r.afterBody)}`);
 });
 
-test('ingest: a garbage SDP offer answers 400 bad_sdp', async () => {
-  const res = await fetch(`${server.http}/v1/whip`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/sdp' },
-    body: 'this is not an SDP offer\r\n',
-  });
+test('ingest: a garbage SDP offer answers 400 bad_sdp; without a token, 401', async () => {
+  const origin = 'http://127.0.0.1:5173';
+  const offer = (init) =>
+    fetch(`${server.http}/v1/whip`, {
+      method: 'POST',
+      ...init,
+      headers: { 'Content-Type': 'application/sdp', Origin: origin, ...init.headers },
+      body: 'this is not an SDP offer\r\n',
+    });
+  const anonymous = await offer({});
+  assert.equal(anonymous.status, 401, await anonymous.text());
+  const res = await offer(authorized());
   const text = await res.text();
   assert.equal(res.status, 400, `answered ${res.status}: ${text}`);
   let body;
   assert.doesNotThrow(() => (body = JSON.parse(text)), `the 400 body is not JSON: ${text}`);
   assert.equal(body.error?.code, 'bad_sdp', `body: ${text}`);
-  assert.equal(res.headers.get('access-control-allow-origin'), '*', 'CORS header on errors');
+  assert.equal(res.headers.get('access-control-allow-origin'), origin, 'CORS header on errors (a loopback origin)');
 });

@@ -32,6 +32,7 @@ import {
   checkPrerequisites,
   installKit,
   launchBrowser,
+  authorized,
   sessionStats,
   startServer,
   stopServer,
@@ -170,7 +171,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (session) await fetch(session.url, { method: 'DELETE' }).catch(() => {});
+  if (session) await fetch(session.url, authorized({ method: 'DELETE' })).catch(() => {});
   await page?.evaluate(() => window.relayRun?.stop()).catch(() => {});
   await browser?.close();
   await pages?.close();

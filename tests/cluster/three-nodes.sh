@@ -180,6 +180,12 @@ unready_grace_ms = $GRACE_MS
 drain_seconds = $DRAIN_SECONDS
 EOF
 cp "$WORK/node.toml" "$ART/node.toml.txt"
+# Nodes off loopback refuse to start without a token secret (docs/server.md, Security): one
+# secret for the cluster, and an admin token minted from it for this script's requests.
+AIC_AUTH_SECRET=$(head -c 32 /dev/urandom | base64)
+export AIC_AUTH_SECRET
+TOKEN=$("$AIC" token --grant admin --subject cluster-test --ttl 1h 2>/dev/null | tail -1)
+AUTH="Authorization: Bearer $TOKEN"
 peers=()
 for n in "${NODES[@]}"; do peers+=(--peer "n$n=http://10.77.0.$n:8080"); done
 for n in "${NODES[@]}"; do
@@ -313,7 +319,7 @@ frames_total() { # node op
 }
 # The live (not closed) sessions of node $1, one "id frames_shown state" per line.
 node_sessions() {
-  curl -s --max-time 5 "http://10.77.0.$1:8080/v1/sessions" |
+  curl -s --max-time 5 -H "$AUTH" "http://10.77.0.$1:8080/v1/sessions" |
     jq -r '.sessions[] | select(.state != "closed") | "\(.id) \(.frames_shown) \(.state)"' 2>/dev/null || true
 }
 # The stats of session $2 from base URL $1 (following a 307 to the owner), as
@@ -321,7 +327,8 @@ node_sessions() {
 # answer is appended to $ART/session-stats.jsonl.
 session_stats() {
   local body code
-  body=$(curl -sL --max-time 5 -w '\n%{http_code}' "$1/v1/sessions/$2") || true
+  # --location-trusted: the token goes with the 307 to the node that holds the session.
+  body=$(curl -sL --location-trusted --max-time 5 -H "$AUTH" -w '\n%{http_code}' "$1/v1/sessions/$2") || true
   code=${body##*$'\n'}
   body=${body%$'\n'*}
   printf '%s %s %s %s\n' "$(date +%T.%3N)" "$1" "$code" "$body" >>"$ART/session-stats.jsonl"
@@ -362,7 +369,7 @@ verdict "a) spread" "$spread_ok" "$ok/30 ok in $(((t1 - t0) / 1000)) s (mean ${l
 
 # --- b) ingest sessions --------------------------------------------------------------------
 step "b) ingest: aic send --sessions 3 --seconds $SEND_SECONDS --fps 5 through haproxy"
-nice -n "$SEND_NICE" "$AIC" send "$CLIP" --whip "$LB/v1/whip" --sessions 3 --seconds "$SEND_SECONDS" --fps 5 \
+nice -n "$SEND_NICE" "$AIC" send "$CLIP" --whip "$LB/v1/whip" --token "$TOKEN" --sessions 3 --seconds "$SEND_SECONDS" --fps 5 \
   >"$ART/send.jsonl" 2>"$ART/send.log" &
 SEND_PID=$!
 remember "$SEND_PID"
@@ -401,10 +408,10 @@ redirect_detail="no session to test"
 for n in "${NODES[@]}"; do
   for id in ${SESS[$n]}; do
     other=$((n % 3 + 1))
-    hdr=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{redirect_url}' "http://10.77.0.$other:8080/v1/sessions/$id")
+    hdr=$(curl -s -o /dev/null --max-time 5 -H "$AUTH" -w '%{http_code} %{redirect_url}' "http://10.77.0.$other:8080/v1/sessions/$id")
     lb307=0
     for _ in 1 2 3 4 5 6; do
-      c=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$LB/v1/sessions/$id")
+      c=$(curl -s -o /dev/null --max-time 5 -H "$AUTH" -w '%{http_code}' "$LB/v1/sessions/$id")
       [ "$c" = 307 ] && lb307=$((lb307 + 1))
     done
     redirect_detail="GET n$other/v1/sessions/$id -> $hdr; via haproxy $lb307/6 answered 307"

@@ -28,6 +28,9 @@ use crate::clock::{self, Stopwatch};
 pub struct SendConfig {
     /// The WHIP endpoint, e.g. `http://127.0.0.1:8080/v1/whip`.
     pub whip: String,
+    /// The access token (`publish` grant) sent as `Authorization: Bearer`; it also reads and
+    /// ends the session it opens.
+    pub token: Option<String>,
     /// The bitrate cap, kbps.
     pub target_kbps: f64,
     /// Frames a second.
@@ -189,7 +192,7 @@ pub fn send_clip(
         ..ChannelConfig::default()
     });
     let (offer, pending) = change.apply().ok_or("no SDP change to offer")?;
-    let (session, answer_sdp) = post_offer(&config.whip, &offer.to_sdp_string())?;
+    let (session, answer_sdp) = post_offer(&config.whip, &offer.to_sdp_string(), config.token.as_deref())?;
     let answer = SdpAnswer::from_sdp_string(&answer_sdp)
         .map_err(|e| format!("the SDP answer does not parse: {e}"))?;
     rtc.sdp_api()
@@ -293,13 +296,13 @@ pub fn send_clip(
     report.kbps = report.bytes_sent as f64 * 8.0 / 1000.0 / seconds;
     // Give the last frames time to be decoded, then read the server's view of the session.
     std::thread::sleep(Duration::from_millis(300));
-    report.server = request("GET", &session, "", b"", 3)
+    report.server = request("GET", &session, config.token.as_deref(), "", b"", 3)
         .ok()
         .filter(|a| a.status == 200)
         .and_then(|a| serde_json::from_slice(&a.body).ok());
     rtc.disconnect();
     // Ending the session is a courtesy: the server also closes idle sessions.
-    let _ = request("DELETE", &session, "", b"", 3);
+    let _ = request("DELETE", &session, config.token.as_deref(), "", b"", 3);
     Ok(report)
 }
 
@@ -337,8 +340,8 @@ fn answer_candidate(sdp: &str) -> Result<SocketAddr, String> {
 }
 
 /// POSTs an SDP offer (following redirects); returns the session URL and the answer.
-fn post_offer(whip: &str, offer: &str) -> Result<(String, String), String> {
-    let r = request("POST", whip, "application/sdp", offer.as_bytes(), 3)?;
+fn post_offer(whip: &str, offer: &str, token: Option<&str>) -> Result<(String, String), String> {
+    let r = request("POST", whip, token, "application/sdp", offer.as_bytes(), 3)?;
     if r.status != 201 {
         return Err(format!(
             "{whip} answered {} to the offer: {}",
@@ -378,11 +381,12 @@ fn resolve(base: &str, location: &str) -> Result<String, String> {
     Ok(format!("http://{host}{location}"))
 }
 
-/// A minimal HTTP/1.1 request on its own connection, following up to `redirects` 307s (a
-/// session URL may name another node).
+/// A minimal HTTP/1.1 request on its own connection, with `token` as a bearer token, following
+/// up to `redirects` 307s (a session URL may name another node).
 fn request(
     method: &str,
     url: &str,
+    token: Option<&str>,
     content_type: &str,
     body: &[u8],
     redirects: u32,
@@ -397,8 +401,9 @@ fn request(
         .map_err(|e| format!("{url}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())
@@ -427,7 +432,14 @@ fn request(
         && redirects > 0
         && let Some(l) = &location
     {
-        return request(method, &resolve(url, l)?, content_type, body, redirects - 1);
+        return request(
+            method,
+            &resolve(url, l)?,
+            token,
+            content_type,
+            body,
+            redirects - 1,
+        );
     }
     Ok(Answer {
         url: url.to_string(),

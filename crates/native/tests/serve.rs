@@ -2,135 +2,13 @@
 //! a packet stream through `DecodeStream`, bad requests answered with typed errors while the
 //! server keeps serving, a flood beyond the limits, and the drain.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+mod common;
 
-use aic_core::codec::NeuralCodec;
+use std::sync::Arc;
+
 use aic_core::wire::Packetizer;
 use aic_native::serve::grpc::pb;
-use aic_native::serve::{RunningServer, ServeConfig};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The real photo the metric fixtures use (scikit-image's astronaut, made by
-/// `tests/fixtures/metrics/make_fixtures.py`).
-fn photo() -> Vec<u8> {
-    let p = root().join("tests/fixtures/generated/metrics/astronaut.png");
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run tests/fixtures/metrics/make_fixtures.py)",
-            p.display()
-        )
-    })
-}
-
-fn model() -> Arc<NeuralCodec> {
-    static M: OnceLock<Arc<NeuralCodec>> = OnceLock::new();
-    Arc::clone(M.get_or_init(|| aic_native::backend::Backend::Flex.load_model().unwrap()))
-}
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-/// A server on free loopback ports; `edit` adjusts the config first.
-fn start(edit: impl FnOnce(&mut ServeConfig)) -> (tokio::runtime::Runtime, RunningServer) {
-    let mut c = ServeConfig::default();
-    c.listen.http = loopback();
-    c.listen.grpc = loopback();
-    c.listen.admin = loopback();
-    c.webrtc.udp = loopback();
-    edit(&mut c);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(aic_native::serve::start(c, model())).unwrap();
-    (rt, server)
-}
-
-/// A response: status, headers (lowercase names), body.
-struct Http {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Http {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// One HTTP/1.1 request on its own connection (the test needs no HTTP client crate).
-fn http(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> Http {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    // The server may answer (e.g. 413) before reading the whole body.
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<_> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
-    {
-        body = dechunk(&body);
-    }
-    Http {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
-        b = &b[eol + 4 + n..];
-    }
-}
+use common::{Http, http, http_with, model, photo, root, start};
 
 fn psnr_rgb(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
@@ -305,13 +183,23 @@ fn bad_requests_get_typed_errors_and_the_server_keeps_serving() {
         413,
         "body_too_large",
     );
+    // The development token (admin) of a server on loopback with no secret configured.
+    let dev = server.dev_token();
+    assert!(dev.is_some(), "a loopback server without a secret prints a token");
     expect(
-        http(a, "GET", "/v1/sessions/node.ffff", "", b""),
+        http_with(a, "GET", "/v1/sessions/node.ffff", "", dev, b""),
         404,
         "no_session",
     );
     expect(
-        http(a, "POST", "/v1/whip", "application/sdp", b"v=0 garbage"),
+        http_with(
+            a,
+            "POST",
+            "/v1/whip",
+            "application/sdp",
+            dev,
+            b"v=0 garbage",
+        ),
         400,
         "bad_sdp",
     );
@@ -335,6 +223,8 @@ fn a_flood_beyond_the_limits_gets_503_with_retry_after() {
     let (_rt, server) = start(|c| {
         c.limits.max_in_flight = 1;
         c.model.workers = 1;
+        // The server-wide bound, not the per-client one (tests/security.rs).
+        c.client_limits.in_flight = 64;
     });
     let png = Arc::new(photo());
     let threads: Vec<_> = (0..8)
@@ -520,6 +410,7 @@ fn drain_turns_unready_refuses_new_sessions_and_stops() {
         c.limits.drain_seconds = 5;
     });
     let (http_addr, admin) = (server.http, server.admin);
+    let dev = server.dev_token().map(str::to_string);
     let drained = rt.spawn(server.drain());
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(http(admin, "GET", "/readyz", "", b"").status, 503);
@@ -535,12 +426,19 @@ fn drain_turns_unready_refuses_new_sessions_and_stops() {
         .status,
         200
     );
-    let w = http(http_addr, "POST", "/v1/whip", "application/sdp", b"v=0\r\n");
+    let w = http_with(
+        http_addr,
+        "POST",
+        "/v1/whip",
+        "application/sdp",
+        dev.as_deref(),
+        b"v=0\r\n",
+    );
     assert_eq!(w.status, 503);
     assert_eq!(w.json()["error"]["code"], "draining");
     rt.block_on(drained).unwrap();
     assert!(
-        TcpStream::connect(http_addr).is_err(),
+        std::net::TcpStream::connect(http_addr).is_err(),
         "the listener is closed after the drain"
     );
 }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::auth::{self, Keyring};
+use super::clients::ClientLimits;
 use super::limits::Limits;
 
 /// Everything `aic serve` is configured with.
@@ -20,6 +22,162 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// The model and the workers that run it.
     pub model: ModelConfig,
+    /// Access tokens: the secrets that sign them, what needs one.
+    pub auth: AuthConfig,
+    /// Which web origins may call the session routes.
+    pub cors: CorsConfig,
+    /// Per-client limits (per token subject, or per source address without a token).
+    pub client_limits: ClientLimits,
+    /// Structured logs.
+    pub log: LogConfig,
+}
+
+/// Access tokens (`[auth]`; the environment variables `AIC_AUTH_SECRET`, `AIC_AUTH_KID`,
+/// `AIC_AUTH_PREVIOUS_SECRET`, `AIC_AUTH_PREVIOUS_KID` take precedence over the file).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The secret that signs tokens and verifies them (at least 32 bytes). With none, a
+    /// server on loopback makes one at start and prints a development token; off loopback it
+    /// refuses to start.
+    pub secret: Option<String>,
+    /// The key id of `secret` (tokens name it in their header), default `k1`.
+    pub kid: Option<String>,
+    /// A previous secret still accepted (verify only) while tokens signed with it live out
+    /// their expiry: the key rotation.
+    pub previous_secret: Option<String>,
+    /// The key id of `previous_secret`.
+    pub previous_kid: Option<String>,
+    /// Whether `/v1/compress`, `/v1/decompress` and the gRPC `aic.v1.Codec` need a token
+    /// (any grant). Default false: the codec API is stateless and holds nobody's data.
+    pub codec_requires_token: bool,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets.
+        f.debug_struct("AuthConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "<set>"))
+            .field("kid", &self.kid)
+            .field("previous_secret", &self.previous_secret.as_ref().map(|_| "<set>"))
+            .field("previous_kid", &self.previous_kid)
+            .field("codec_requires_token", &self.codec_requires_token)
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    /// Takes the secrets and key ids from the environment where set (`AIC_AUTH_*`).
+    pub fn apply_env(&mut self) {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(s) = get(auth::SECRET_ENV) {
+            self.secret = Some(s);
+        }
+        if let Some(s) = get(auth::KID_ENV) {
+            self.kid = Some(s);
+        }
+        if let Some(s) = get(auth::PREVIOUS_SECRET_ENV) {
+            self.previous_secret = Some(s);
+        }
+        if let Some(s) = get(auth::PREVIOUS_KID_ENV) {
+            self.previous_kid = Some(s);
+        }
+    }
+
+    /// The configured keyring, or `None` when no secret is configured.
+    pub fn keyring(&self) -> Result<Option<Keyring>, String> {
+        let Some(secret) = &self.secret else {
+            if self.previous_secret.is_some() {
+                return Err("auth.previous_secret is set without auth.secret".into());
+            }
+            return Ok(None);
+        };
+        let mut keys = vec![(
+            self.kid.clone().unwrap_or_else(|| auth::DEFAULT_KID.into()),
+            secret.clone(),
+        )];
+        if let Some(p) = &self.previous_secret {
+            let kid = self
+                .previous_kid
+                .clone()
+                .ok_or("auth.previous_secret needs auth.previous_kid (AIC_AUTH_PREVIOUS_KID)")?;
+            keys.push((kid, p.clone()));
+        }
+        Keyring::new(&keys).map(Some).map_err(|e| format!("auth: {e}"))
+    }
+}
+
+/// Allowed web origins of the session routes (`[cors]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Origins (`https://app.example`, or `*` for any). Unset: loopback origins
+    /// (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`) when the HTTP listener is
+    /// on loopback, none otherwise.
+    pub origins: Option<Vec<String>>,
+}
+
+/// The CORS policy in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cors {
+    /// Any origin.
+    Any,
+    /// Loopback origins only.
+    Loopback,
+    /// These origins exactly.
+    List(Vec<String>),
+}
+
+impl Cors {
+    /// The policy of `config` for an HTTP listener on `http`.
+    pub fn new(config: &CorsConfig, http: SocketAddr) -> Self {
+        match &config.origins {
+            None if http.ip().is_loopback() => Cors::Loopback,
+            None => Cors::List(Vec::new()),
+            Some(l) if l.iter().any(|o| o == "*") => Cors::Any,
+            Some(l) => Cors::List(l.iter().map(|o| o.trim_end_matches('/').to_string()).collect()),
+        }
+    }
+
+    /// Whether a request from `origin` (the `Origin` header's bytes) may read the answer.
+    pub fn allows(&self, origin: &[u8]) -> bool {
+        let Ok(origin) = std::str::from_utf8(origin) else {
+            return false;
+        };
+        match self {
+            Cors::Any => true,
+            Cors::List(l) => l.iter().any(|o| o == origin),
+            Cors::Loopback => {
+                let Some(rest) = origin.strip_prefix("http://") else {
+                    return false;
+                };
+                let host = match rest.rsplit_once(':') {
+                    Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+                    _ => rest,
+                };
+                matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+            }
+        }
+    }
+}
+
+/// Logs (`[log]`): `tracing` to stderr.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (default) or `json` (one object a line).
+    pub format: String,
+    /// `error`, `warn`, `info` (default), `debug` or `trace`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
 }
 
 /// Listening addresses. HTTP and gRPC on the same address share one port (HTTP/1.1 and
@@ -128,9 +286,40 @@ impl ServeConfig {
         }
     }
 
+    /// Whether every listener (HTTP, gRPC) is on a loopback address.
+    pub fn is_loopback(&self) -> bool {
+        self.listen.http.ip().is_loopback() && self.listen.grpc.ip().is_loopback()
+    }
+
     /// Checks the values that have to make sense together.
     pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(format!("log.format {:?}: use text or json", self.log.format));
+        }
+        if !matches!(
+            self.log.level.as_str(),
+            "error" | "warn" | "info" | "debug" | "trace"
+        ) {
+            return Err(format!(
+                "log.level {:?}: use error, warn, info, debug or trace",
+                self.log.level
+            ));
+        }
+        let k = &self.client_limits;
+        if !(k.requests_per_second > 0.0 && k.bytes_per_second > 0.0)
+            || k.in_flight == 0
+            || k.sessions == 0
+        {
+            return Err("client_limits: every limit must be > 0".into());
+        }
+        self.auth.keyring()?;
         let l = &self.limits;
+        if l.header_timeout_ms == 0 || l.body_timeout_ms == 0 || l.max_connections == 0 {
+            return Err(
+                "limits: header_timeout_ms, body_timeout_ms and max_connections must be > 0"
+                    .into(),
+            );
+        }
         if l.max_in_flight == 0 || l.max_body_bytes == 0 || l.session_queue_packets == 0 {
             return Err(
                 "limits: max_in_flight, max_body_bytes and session_queue_packets must be > 0"
@@ -192,6 +381,38 @@ mod tests {
                 "{f}: one port for HTTP and gRPC"
             );
         }
+    }
+
+    #[test]
+    fn loopback_cors_allows_loopback_origins_only() {
+        let c = Cors::new(&CorsConfig::default(), "127.0.0.1:8080".parse().unwrap());
+        assert!(c.allows(b"http://127.0.0.1:5173"));
+        assert!(c.allows(b"http://localhost"));
+        assert!(!c.allows(b"http://evil.example"));
+        assert!(!c.allows(b"http://127.0.0.1.evil.example:80"));
+        let off = Cors::new(&CorsConfig::default(), "0.0.0.0:8080".parse().unwrap());
+        assert!(!off.allows(b"http://127.0.0.1:5173"));
+        let listed = CorsConfig {
+            origins: Some(vec!["https://app.example/".into()]),
+        };
+        let l = Cors::new(&listed, "0.0.0.0:8080".parse().unwrap());
+        assert!(l.allows(b"https://app.example") && !l.allows(b"https://app.example.evil"));
+    }
+
+    #[test]
+    fn auth_config_needs_long_secrets_and_a_previous_kid() {
+        let mut a = AuthConfig {
+            secret: Some("short".into()),
+            ..AuthConfig::default()
+        };
+        assert!(a.keyring().is_err());
+        a.secret = Some("x".repeat(32));
+        assert_eq!(a.keyring().unwrap().unwrap().signing_kid(), "k1");
+        a.previous_secret = Some("y".repeat(32));
+        assert!(a.keyring().is_err());
+        a.previous_kid = Some("k0".into());
+        assert!(a.keyring().unwrap().is_some());
+        assert!(!format!("{a:?}").contains("xxxx"));
     }
 
     #[test]

@@ -19,8 +19,16 @@ pub enum Kind {
     Draining,
     /// The request took longer than `request_timeout_ms`.
     Timeout,
-    /// No such session.
+    /// No such session, or not one this token may see (the same answer for both).
     NotFound,
+    /// No valid access token: `401` with `WWW-Authenticate: Bearer`.
+    Unauthorized,
+    /// A valid token without the grant: `403`.
+    Forbidden,
+    /// Over a per-client limit: `429` with `Retry-After`.
+    TooManyRequests,
+    /// The body did not arrive in time: `408`.
+    RequestTimeout,
     /// A fault of the server itself.
     Internal,
 }
@@ -34,7 +42,14 @@ pub struct ServeError {
     pub code: String,
     /// A human-readable message.
     pub message: String,
+    /// Seconds for `Retry-After` (`429`; `503` answers 1).
+    pub retry_after_s: Option<u64>,
 }
+
+/// The code of a refused request, in the response's extensions: the request middleware counts
+/// it and writes the audit line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
 
 /// The server's result type.
 pub type Result<T, E = ServeError> = std::result::Result<T, E>;
@@ -46,7 +61,29 @@ impl ServeError {
             kind,
             code: code.into(),
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// No valid token: `401`, its reason as the code.
+    pub fn unauthorized(e: super::auth::AuthError) -> Self {
+        Self::new(Kind::Unauthorized, e.code(), e.message())
+    }
+
+    /// A valid token without the grant: `403 forbidden`.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Kind::Forbidden, "forbidden", message)
+    }
+
+    /// Over a per-client limit (`code`): `429`, try again after `retry_after_s`.
+    pub fn too_many(code: &str, retry_after_s: u64) -> Self {
+        let mut e = Self::new(
+            Kind::TooManyRequests,
+            code,
+            format!("over this client's limit ({code}); retry after {retry_after_s} s"),
+        );
+        e.retry_after_s = Some(retry_after_s);
+        e
     }
 
     /// A malformed request.
@@ -72,7 +109,11 @@ impl ServeError {
     pub fn http_status(&self) -> u16 {
         match self.kind {
             Kind::BadRequest => 400,
+            Kind::Unauthorized => 401,
+            Kind::Forbidden => 403,
             Kind::NotFound => 404,
+            Kind::RequestTimeout => 408,
+            Kind::TooManyRequests => 429,
             Kind::TooLarge => 413,
             Kind::Unprocessable => 422,
             Kind::Overloaded | Kind::Draining => 503,
@@ -87,6 +128,10 @@ impl ServeError {
             Kind::BadRequest | Kind::Unprocessable => tonic::Code::InvalidArgument,
             Kind::TooLarge => tonic::Code::ResourceExhausted,
             Kind::NotFound => tonic::Code::NotFound,
+            Kind::Unauthorized => tonic::Code::Unauthenticated,
+            Kind::Forbidden => tonic::Code::PermissionDenied,
+            Kind::TooManyRequests => tonic::Code::ResourceExhausted,
+            Kind::RequestTimeout => tonic::Code::DeadlineExceeded,
             Kind::Overloaded | Kind::Draining => tonic::Code::Unavailable,
             Kind::Timeout => tonic::Code::DeadlineExceeded,
             Kind::Internal => tonic::Code::Internal,
@@ -135,12 +180,21 @@ impl axum::response::IntoResponse for ServeError {
             self.json(),
         )
             .into_response();
-        if matches!(self.kind, Kind::Overloaded | Kind::Draining) {
+        let retry = match self.kind {
+            Kind::Overloaded | Kind::Draining => Some(1),
+            _ => self.retry_after_s,
+        };
+        if let Some(s) = retry {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        if self.kind == Kind::Unauthorized {
             r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"aic\""),
             );
         }
+        r.extensions_mut().insert(Refused(self.code));
         r
     }
 }

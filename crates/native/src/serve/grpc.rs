@@ -181,7 +181,14 @@ impl Codec for GrpcCodec {
         &self,
         request: Request<Streaming<pb::StreamPacket>>,
     ) -> Result<Response<Self::DecodeStreamStream>, Status> {
-        let guard = self.service.admit_session("decode_stream")?;
+        // The request middleware put the client (token subject or address) in the extensions.
+        let client = request
+            .extensions()
+            .get::<super::clients::ClientKey>()
+            .cloned();
+        let guard = self
+            .service
+            .admit_session("decode_stream", client.as_ref())?;
         let mut inbound = request.into_inner();
         let queue = self.service.limits().session_queue_packets;
         let (tx, rx) = mpsc::channel::<Result<pb::StreamEvent, Status>>(queue);

@@ -44,6 +44,15 @@ pub struct Limits {
     pub session_idle_seconds: u64,
     /// Largest SDP offer, bytes.
     pub max_sdp_bytes: usize,
+    /// A client must send its request line and headers within this, ms, or the connection is
+    /// closed (slow-loris).
+    pub header_timeout_ms: u64,
+    /// A request body must arrive whole within this, ms: `408 body_timeout`.
+    pub body_timeout_ms: u64,
+    /// Most open connections per listener; beyond it new ones are closed at once.
+    pub max_connections: usize,
+    /// Most concurrent HTTP/2 streams (gRPC calls) on one connection.
+    pub http2_max_streams: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +71,10 @@ impl Default for Limits {
             session_reassembly_bytes: 4 * 1024 * 1024,
             session_idle_seconds: 30,
             max_sdp_bytes: 64 * 1024,
+            header_timeout_ms: 5_000,
+            body_timeout_ms: 10_000,
+            max_connections: 1024,
+            http2_max_streams: 64,
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     /// Ingest frames not shown, by reason (`late`, `no_reference`, `corrupt`, `lost`, `stale`).
     pub ingest_dropped: IntCounterVec,
+    /// Requests refused, by reason: the token's fault (`token_missing`, `token_expired`, …),
+    /// `forbidden`, `no_session`, a per-client limit (`rate_limited`, `client_in_flight`, …),
+    /// `body_too_large`, `body_timeout`, `overloaded`, `connections`.
+    pub refusals: IntCounterVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -78,6 +82,11 @@ impl Metrics {
             ingest_dropped: counter(
                 "aic_ingest_dropped_total",
                 "Ingest frames not shown.",
+                &["reason"],
+            ),
+            refusals: counter(
+                "aic_refusals_total",
+                "Requests refused, by reason.",
                 &["reason"],
             ),
             registry,

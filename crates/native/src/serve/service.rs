@@ -19,6 +19,9 @@ use aic_core::wire::{Codec, FrameHeader};
 use aic_core::{Frame, PixelFormat};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::auth::Keyring;
+use super::clients::{ClientKey, ClientLimits, ClientSessionGuard, Clients};
+use super::config::Cors;
 use super::error::{Kind, Result, ServeError};
 use super::limits::Limits;
 use super::metrics::Metrics;
@@ -95,10 +98,25 @@ pub struct Admission {
     gauge: prometheus::IntGauge,
 }
 
-/// One live session's place under `max_sessions` (released on drop).
+/// One live session's place under `max_sessions` and under its client's `sessions`
+/// (released on drop).
 #[derive(Debug)]
 pub struct SessionGuard {
     service: Arc<Service>,
+    _client: Option<ClientSessionGuard>,
+}
+
+/// Who may do what: the keys that verify tokens, the CORS policy, the per-client limits.
+#[derive(Debug)]
+pub struct Access {
+    /// The secrets tokens are verified with.
+    pub keyring: Keyring,
+    /// Which web origins may call the session routes.
+    pub cors: Cors,
+    /// Whether the codec API needs a token.
+    pub codec_requires_token: bool,
+    /// Per-client limits.
+    pub client_limits: ClientLimits,
 }
 
 impl Drop for SessionGuard {
@@ -126,11 +144,21 @@ pub struct Service {
     draining: AtomicBool,
     sessions: AtomicUsize,
     backend: String,
+    keyring: Keyring,
+    cors: Cors,
+    codec_requires_token: bool,
+    clients: Arc<Clients>,
 }
 
 impl Service {
     /// A service over a loaded model.
-    pub fn new(neural: Arc<NeuralCodec>, limits: Limits, workers: usize, backend: &str) -> Self {
+    pub fn new(
+        neural: Arc<NeuralCodec>,
+        limits: Limits,
+        workers: usize,
+        backend: &str,
+        access: Access,
+    ) -> Self {
         let workers = workers.max(1);
         Service {
             neural,
@@ -142,7 +170,36 @@ impl Service {
             draining: AtomicBool::new(false),
             sessions: AtomicUsize::new(0),
             backend: backend.to_string(),
+            keyring: access.keyring,
+            cors: access.cors,
+            codec_requires_token: access.codec_requires_token,
+            clients: Arc::new(Clients::new(access.client_limits, limits.max_body_bytes)),
         }
+    }
+
+    /// The keys tokens are verified with.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// The CORS policy of the session routes.
+    pub fn cors(&self) -> &Cors {
+        &self.cors
+    }
+
+    /// Whether the codec API needs a token.
+    pub fn codec_requires_token(&self) -> bool {
+        self.codec_requires_token
+    }
+
+    /// The per-client limits and their state.
+    pub fn clients(&self) -> &Arc<Clients> {
+        &self.clients
+    }
+
+    /// Counts one refused request under `reason` (`aic_refusals_total`).
+    pub fn count_refusal(&self, reason: &str) {
+        self.metrics.refusals.with_label_values(&[reason]).inc();
     }
 
     /// The model.
@@ -205,9 +262,23 @@ impl Service {
         }
     }
 
-    /// Admits one live session (WebRTC ingest or gRPC stream) or says why not: `draining`,
-    /// or `overloaded` beyond `max_sessions`. The session counts until the guard drops.
-    pub fn admit_session(self: &Arc<Self>, op: &str) -> Result<SessionGuard> {
+    /// Admits one live session (WebRTC ingest or gRPC stream) of `client` or says why not:
+    /// `draining`, `overloaded` beyond `max_sessions`, `429 client_sessions` beyond the
+    /// client's `sessions`. The session counts until the guard drops.
+    pub fn admit_session(
+        self: &Arc<Self>,
+        op: &str,
+        client: Option<&ClientKey>,
+    ) -> Result<SessionGuard> {
+        let client_guard = match client.map(|k| self.clients.admit_session(k)) {
+            None => None,
+            Some(Ok(g)) => Some(g),
+            Some(Err(l)) => {
+                let e = ServeError::too_many(l.refusal.code(), l.retry_after_s);
+                self.count_error(op, &e);
+                return Err(e);
+            }
+        };
         let e = if self.is_draining() {
             ServeError::new(
                 Kind::Draining,
@@ -220,6 +291,7 @@ impl Service {
                 self.metrics.sessions.inc();
                 return Ok(SessionGuard {
                     service: Arc::clone(self),
+                    _client: client_guard,
                 });
             }
             self.sessions.fetch_sub(1, Ordering::SeqCst);

@@ -13,6 +13,7 @@ mod info;
 mod send;
 mod serve;
 mod simulate;
+mod token;
 
 use std::process::ExitCode;
 
@@ -62,6 +63,10 @@ enum Command {
     /// Time the neural codec's encode and decode at several frame sizes, against zlib and
     /// JPEG on the same frames (medians).
     Bench(bench::Args),
+    /// Mint an access token for `aic serve` from the configured secret (AIC_AUTH_SECRET or
+    /// the configuration's [auth] secret): grants publish, view or admin, a stream, an expiry.
+    /// The token is the last line printed.
+    Token(token::Args),
 }
 
 fn main() -> ExitCode {
@@ -96,5 +101,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(a) => serve::run(a, backend),
         Command::Simulate(a) => simulate::run(a, backend),
         Command::Bench(a) => bench::run(a, backend),
+        Command::Token(a) => token::run(a),
     }
 }

@@ -16,6 +16,10 @@ pub(crate) struct Args {
     /// The WHIP endpoint, e.g. http://127.0.0.1:8080/v1/whip.
     #[arg(long)]
     whip: String,
+    /// An access token with the `publish` grant (`aic token --grant publish`); default: the
+    /// environment variable AIC_TOKEN.
+    #[arg(long, env = "AIC_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Bitrate cap, kbps.
     #[arg(long, default_value_t = 300.0)]
     target_kbps: f64,
@@ -42,6 +46,7 @@ pub(crate) fn run(a: Args, backend: Backend) -> Result<(), CliError> {
     let Args {
         input,
         whip,
+        token,
         target_kbps,
         fps,
         seconds,
@@ -53,6 +58,7 @@ pub(crate) fn run(a: Args, backend: Backend) -> Result<(), CliError> {
     let neural = backend.load_model().map_err(CliError::Usage)?;
     let config = aic_native::send::SendConfig {
         whip,
+        token,
         target_kbps,
         fps,
         seconds,

@@ -2,28 +2,34 @@
 //!
 //! - Signaling is WHIP-style (RFC 9725's shape on a data channel): `POST /v1/whip` with an
 //!   SDP offer answers `201` with the SDP answer and a `Location: /v1/sessions/{id}`; the id
-//!   names this node (`{node}.{n}`), and any node answers a request for another node's session
-//!   with a `307` to it. `DELETE /v1/sessions/{id}` ends a session; `GET` gives its stats as
-//!   JSON and `GET /v1/sessions/{id}/frame.png` its latest decoded frame.
+//!   names this node and 128 random bits (`{node}.{32 hex digits}`), and any node answers a
+//!   request for another node's session with a `307` to it. `DELETE /v1/sessions/{id}` ends a
+//!   session; `GET` gives its stats as JSON and `GET /v1/sessions/{id}/frame.png` its latest
+//!   decoded frame.
+//! - Access ([`access`]): WHIP needs a token with the `publish` grant; a session's routes answer
+//!   only to the token that opened it, to a `view` token naming it or its stream, and to
+//!   `admin` (everyone else gets the `404` of a session that does not exist); the list of
+//!   sessions only to `admin`. The tokens are verified once per request by
+//!   [`crate::serve::request`].
 //! - Transport: str0m (sans-I/O, ICE-lite) with one UDP socket for every session of the node,
 //!   demultiplexed by `Rtc::accepts` — [`run_loop`] drives them all from one task.
 //! - Decoding: each session has a [`worker::DecodeWorker`] (the core receiver on its own
 //!   thread, a bounded queue); its feedback (key-frame requests, reports) goes back to the
 //!   browser on the same channel.
 
+pub mod access;
 pub mod session;
 pub mod worker;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,12 +40,19 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::auth::{Grant, Principal, random_hex};
+use super::clients::ClientKey;
 use super::config::WebRtc;
 use super::error::{Kind, ServeError};
+use super::request::Auth;
 use super::service::{Service, SessionGuard, encode_png};
 use crate::clock;
+use access::{Denied, Owner, Want};
 use session::SessionShared;
 use worker::{DecodeWorker, WorkerOutput};
+
+/// Random bytes in a session id (128 bits: not guessable).
+pub const SESSION_ID_BYTES: usize = 16;
 
 /// Most commands waiting for the UDP loop (new sessions, feedback to send, closes).
 const COMMAND_QUEUE: usize = 1024;
@@ -80,7 +93,6 @@ pub struct Ingest {
     candidate: SocketAddr,
     commands: mpsc::Sender<Command>,
     sessions: Arc<Registry>,
-    counter: AtomicU64,
 }
 
 /// The sessions the HTTP API can see, by id (the UDP loop removes those that end).
@@ -133,7 +145,6 @@ impl Ingest {
             candidate,
             commands,
             sessions,
-            counter: AtomicU64::new(0),
         })
     }
 
@@ -151,9 +162,15 @@ impl Ingest {
         self.sessions().len()
     }
 
-    /// Takes an SDP offer, starts a session, returns its id and the SDP answer.
-    pub async fn offer(self: &Arc<Self>, sdp: &str) -> Result<(String, String), ServeError> {
-        let guard = self.service.admit_session("whip")?;
+    /// Takes an SDP offer of `owner` (counted against `client`'s sessions), starts a session,
+    /// returns its id and the SDP answer.
+    pub async fn offer(
+        self: &Arc<Self>,
+        sdp: &str,
+        owner: Owner,
+        client: &ClientKey,
+    ) -> Result<(String, String), ServeError> {
+        let guard = self.service.admit_session("whip", Some(client))?;
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| {
             ServeError::new(
                 Kind::BadRequest,
@@ -173,19 +190,17 @@ impl Ingest {
                 format!("the SDP offer is not accepted: {e}"),
             )
         })?;
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let id = format!(
-            "{}.{:x}{:04x}",
+            "{}.{}",
             self.config.node_id,
-            session_nonce(n),
-            n & 0xffff
+            random_hex(SESSION_ID_BYTES).map_err(ServeError::internal)?
         );
         let record = self
             .config
             .record_dir
             .as_ref()
             .map(|d| d.join(format!("{id}.y4m")));
-        let shared = Arc::new(SessionShared::new(&id, record));
+        let shared = Arc::new(SessionShared::new(&id, record, owner));
         let worker =
             {
                 let shared = Arc::clone(&shared);
@@ -291,26 +306,27 @@ impl Ingest {
     }
 }
 
-/// A per-process, hard-to-guess part of session ids (the clock's nanoseconds and a counter,
-/// mixed): ids are names, not secrets.
-fn session_nonce(n: u64) -> u32 {
-    let mut x = clock::unix_nanos() ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x as u32
-}
-
-/// A session route's target: a `307` to the node that owns `id`, or this node's session.
+/// A session route's target for the token `p`: a `307` to the node that holds `id`, or this
+/// node's session if `p` may do `want` to it; the same `404` for "no such session" and "not
+/// yours".
 fn lookup(
     ingest: &Ingest,
     id: &str,
     uri: &Uri,
+    p: &Principal,
+    want: Want,
 ) -> Result<Result<Arc<SessionShared>, Response>, ServeError> {
     if let Some(r) = ingest.redirect(id, uri) {
         return Ok(Err(r));
     }
-    ingest.get(id).map(Ok).ok_or_else(|| not_found(id))
+    let s = ingest.get(id).ok_or_else(|| not_found(id))?;
+    match s.owner().check(id, p, want) {
+        Ok(()) => Ok(Ok(s)),
+        Err(Denied::Hidden) => Err(not_found(id)),
+        Err(Denied::Forbidden) => Err(ServeError::forbidden(
+            "this token may read the session, not end it",
+        )),
+    }
 }
 
 fn not_found(id: &str) -> ServeError {
@@ -322,45 +338,21 @@ fn not_found(id: &str) -> ServeError {
 }
 
 /// The ingest routes: WHIP signaling and sessions. Browsers call them from a page of another
-/// origin, so they answer CORS preflights and allow any origin (WHIP clients do the same; the
-/// routes carry no credentials).
+/// origin: CORS preflights and headers come from [`crate::serve::request`], for the origins the
+/// configuration allows.
 pub fn routes(ingest: Arc<Ingest>) -> Router {
-    let preflight = || async { StatusCode::NO_CONTENT };
     Router::new()
-        .route("/v1/whip", post(whip).options(preflight))
+        .route("/v1/whip", post(whip))
         .route("/v1/sessions", get(list))
-        .route(
-            "/v1/sessions/{id}",
-            get(stats).delete(delete).options(preflight),
-        )
+        .route("/v1/sessions/{id}", get(stats).delete(delete))
         .route("/v1/sessions/{id}/frame.png", get(frame_png))
-        .layer(axum::middleware::map_response(cors))
         .with_state(ingest)
-}
-
-async fn cors(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("location, x-aic-seq"),
-    );
-    r
 }
 
 async fn whip(
     State(ingest): State<Arc<Ingest>>,
+    Extension(auth): Extension<Auth>,
+    Extension(client): Extension<ClientKey>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServeError> {
@@ -368,6 +360,7 @@ async fn whip(
         ingest.service.count_error("whip", &e);
         e
     };
+    let owner = Owner::of(auth.require_grant(Grant::Publish).map_err(count)?);
     let body = body.map_err(super::http::body_error).map_err(count)?;
     let ct = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
     if ct.is_some_and(|ct| !ct.starts_with(b"application/sdp")) {
@@ -391,7 +384,7 @@ async fn whip(
             "the SDP offer is not UTF-8",
         ))
     })?;
-    let (id, answer) = ingest.offer(sdp).await?;
+    let (id, answer) = ingest.offer(sdp, owner, &client).await?;
     let mut r = (
         StatusCode::CREATED,
         [(header::CONTENT_TYPE, "application/sdp")],
@@ -405,18 +398,25 @@ async fn whip(
     Ok(r)
 }
 
-async fn list(State(ingest): State<Arc<Ingest>>) -> Response {
+async fn list(
+    State(ingest): State<Arc<Ingest>>,
+    Extension(auth): Extension<Auth>,
+) -> Result<Response, ServeError> {
+    auth.require_grant(Grant::Admin)?;
     let all: Vec<_> = ingest.sessions().values().map(|s| s.stats()).collect();
-    axum::Json(serde_json::json!({ "node": ingest.config.node_id, "sessions": all }))
-        .into_response()
+    Ok(
+        axum::Json(serde_json::json!({ "node": ingest.config.node_id, "sessions": all }))
+            .into_response(),
+    )
 }
 
 async fn stats(
     State(ingest): State<Arc<Ingest>>,
+    Extension(auth): Extension<Auth>,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ServeError> {
-    match lookup(&ingest, &id, &uri)? {
+    match lookup(&ingest, &id, &uri, auth.require()?, Want::Read)? {
         Ok(s) => Ok(axum::Json(s.stats()).into_response()),
         Err(redirect) => Ok(redirect),
     }
@@ -424,11 +424,12 @@ async fn stats(
 
 async fn delete(
     State(ingest): State<Arc<Ingest>>,
+    Extension(auth): Extension<Auth>,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ServeError> {
-    if let Some(r) = ingest.redirect(&id, &uri) {
-        return Ok(r);
+    if let Err(redirect) = lookup(&ingest, &id, &uri, auth.require()?, Want::End)? {
+        return Ok(redirect);
     }
     ingest.close(&id)?;
     Ok(StatusCode::OK.into_response())
@@ -436,10 +437,11 @@ async fn delete(
 
 async fn frame_png(
     State(ingest): State<Arc<Ingest>>,
+    Extension(auth): Extension<Auth>,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, ServeError> {
-    let s = match lookup(&ingest, &id, &uri)? {
+    let s = match lookup(&ingest, &id, &uri, auth.require()?, Want::Read)? {
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::serve::grpc::drop_reason;
 use crate::stats::percentile;
+use super::access::Owner;
 
 /// Counters of one session, as `GET /v1/sessions/{id}` answers them.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -90,11 +91,12 @@ fn push_delay(window: &mut Vec<f64>, ms: f64) {
 #[derive(Debug)]
 pub struct SessionShared {
     inner: Mutex<Inner>,
+    owner: Owner,
 }
 
 impl SessionShared {
-    /// A new session `id`, recording its shown frames to `record` if given.
-    pub fn new(id: &str, record: Option<PathBuf>) -> Self {
+    /// A new session `id` of `owner`, recording its shown frames to `record` if given.
+    pub fn new(id: &str, record: Option<PathBuf>, owner: Owner) -> Self {
         let inner = Inner {
             stats: SessionStats {
                 id: id.to_string(),
@@ -106,7 +108,13 @@ impl SessionShared {
         };
         SessionShared {
             inner: Mutex::new(inner),
+            owner,
         }
+    }
+
+    /// Who published it (and so who may reach it).
+    pub fn owner(&self) -> &Owner {
+        &self.owner
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
