@@ -192,7 +192,11 @@ pub fn send_clip(
         ..ChannelConfig::default()
     });
     let (offer, pending) = change.apply().ok_or("no SDP change to offer")?;
-    let (session, answer_sdp) = post_offer(&config.whip, &offer.to_sdp_string(), config.token.as_deref())?;
+    let (session, answer_sdp) = post_offer(
+        &config.whip,
+        &offer.to_sdp_string(),
+        config.token.as_deref(),
+    )?;
     let answer = SdpAnswer::from_sdp_string(&answer_sdp)
         .map_err(|e| format!("the SDP answer does not parse: {e}"))?;
     rtc.sdp_api()

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aic_native::serve::RunningServer;
 use aic_native::serve::auth::{Claims, Grant, Keyring};
@@ -70,7 +70,8 @@ fn secured() -> (tokio::runtime::Runtime, RunningServer) {
         c.auth.codec_requires_token = true;
         c.limits.header_timeout_ms = 1000;
         c.limits.body_timeout_ms = 1000;
-        c.client_limits.requests_per_second = 20.0;
+        // The rate limit is the flood test's; here every attempt must reach its check.
+        c.client_limits.requests_per_second = 10_000.0;
         c.client_limits.in_flight = 2;
         c.client_limits.sessions = 2;
     })
@@ -141,8 +142,8 @@ fn tokens_missing_expired_foreign_or_unsigned_get_401() {
     // The session is untouched, and its publisher still reaches it.
     let r = http_with(a, "GET", &session, "", Some(&publish), b"");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let m = String::from_utf8(http_with(server.admin, "GET", "/metrics", "", None, b"").body)
-        .unwrap();
+    let m =
+        String::from_utf8(http_with(server.admin, "GET", "/metrics", "", None, b"").body).unwrap();
     assert!(
         m.contains("aic_refusals_total{reason=\"token_algorithm\"} 6"),
         "{m}"
@@ -173,9 +174,16 @@ fn sessions_answer_only_to_their_token_viewers_and_admin() {
     let door_viewer = token("eve", &[Grant::View], Some("door"));
     for t in [&bob, &door_viewer] {
         for (method, path) in [("GET", &session), ("GET", &frame), ("DELETE", &session)] {
-            let r = expect(http_with(a, method, path, "", Some(t), b""), 404, "no_session");
+            let r = expect(
+                http_with(a, method, path, "", Some(t), b""),
+                404,
+                "no_session",
+            );
             let strip = |h: &Http, id: &str| String::from_utf8_lossy(&h.body).replace(id, "ID");
-            assert_eq!(strip(&r, &id), strip(&absent, missing.rsplit('/').next().unwrap()));
+            assert_eq!(
+                strip(&r, &id),
+                strip(&absent, missing.rsplit('/').next().unwrap())
+            );
         }
         // Only admin lists sessions.
         expect(
@@ -200,7 +208,10 @@ fn sessions_answer_only_to_their_token_viewers_and_admin() {
 
     // Guessing ids: every guess is the same 404.
     for i in 0..200u32 {
-        let guess = format!("/v1/sessions/node.{:032x}", u128::from(i) * 0x9e37_79b9_7f4a_7c15);
+        let guess = format!(
+            "/v1/sessions/node.{:032x}",
+            u128::from(i) * 0x9e37_79b9_7f4a_7c15
+        );
         expect(
             http_with(a, "GET", &guess, "", Some(&bob), b""),
             404,
@@ -329,10 +340,7 @@ fn slow_loris_headers_are_cut_off_and_slow_bodies_get_408() {
     );
     assert!(took < Duration::from_secs(10), "held for {took:?}");
     // Still serving.
-    assert_eq!(
-        http_with(a, "GET", "/healthz", "", None, b"").status,
-        200
-    );
+    assert_eq!(http_with(a, "GET", "/healthz", "", None, b"").status, 200);
 }
 
 fn p99(mut ms: Vec<f64>) -> f64 {
@@ -429,12 +437,18 @@ fn a_flood_from_one_client_is_refused_429_and_the_other_client_is_served_in_time
     for t in threads {
         t.join().unwrap();
     }
-    let (served, refused) = (served.load(Ordering::Relaxed), refused.load(Ordering::Relaxed));
+    let (served, refused) = (
+        served.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed),
+    );
     eprintln!(
         "flood: {served} served, {refused} refused (429); honest p99 {unloaded:.1} ms unloaded, \
          {loaded:.1} ms under the flood"
     );
-    assert!(refused > 10 * served.max(1), "{served} served, {refused} refused");
+    assert!(
+        refused > 10 * served.max(1),
+        "{served} served, {refused} refused"
+    );
     assert!(
         loaded <= 2.0 * unloaded.max(5.0),
         "honest p99 {loaded:.1} ms under the flood vs {unloaded:.1} ms unloaded"

@@ -185,7 +185,10 @@ fn bad_requests_get_typed_errors_and_the_server_keeps_serving() {
     );
     // The development token (admin) of a server on loopback with no secret configured.
     let dev = server.dev_token();
-    assert!(dev.is_some(), "a loopback server without a secret prints a token");
+    assert!(
+        dev.is_some(),
+        "a loopback server without a secret prints a token"
+    );
     expect(
         http_with(a, "GET", "/v1/sessions/node.ffff", "", dev, b""),
         404,

@@ -124,7 +124,9 @@ impl AuthError {
             AuthError::Missing => "send an access token: Authorization: Bearer <token>",
             AuthError::Malformed => "the access token does not parse",
             AuthError::Algorithm => "the access token must be signed with HS256",
-            AuthError::UnknownKey | AuthError::Signature => "the access token's signature is not valid",
+            AuthError::UnknownKey | AuthError::Signature => {
+                "the access token's signature is not valid"
+            }
             AuthError::Expired => "the access token has expired",
         }
     }
@@ -189,8 +191,10 @@ impl Keyring {
             }
             out.push(Key {
                 kid: kid.clone(),
-                encoding: EncodingKey::from_secret(secret.as_bytes()),
-                decoding: DecodingKey::from_secret(secret.as_bytes()),
+                encoding: EncodingKey::from_secret(secret.as_bytes())
+                    .map_err(|e| format!("key {kid:?}: {e}"))?,
+                decoding: DecodingKey::from_secret(secret.as_bytes())
+                    .map_err(|e| format!("key {kid:?}: {e}"))?,
             });
         }
         let mut validation = Validation::new(Algorithm::HS256);
@@ -364,8 +368,14 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_with_its_grants() {
         let r = ring(&[("k1", A)]);
-        let c = Keyring::claims("alice", vec![Grant::Publish], Some("cam".into()), 600, now())
-            .unwrap();
+        let c = Keyring::claims(
+            "alice",
+            vec![Grant::Publish],
+            Some("cam".into()),
+            600,
+            now(),
+        )
+        .unwrap();
         let p = r.verify(&r.mint(&c).unwrap()).unwrap();
         assert_eq!(p.subject(), "alice");
         assert!(p.has(Grant::Publish) && !p.has(Grant::View) && !p.is_admin());
@@ -379,7 +389,10 @@ mod tests {
         assert_eq!(r.verify(&r.mint(&old).unwrap()), Err(AuthError::Expired));
         let c = Keyring::claims("a", vec![Grant::View], None, 60, now()).unwrap();
         let other = ring(&[("k1", B)]);
-        assert_eq!(r.verify(&other.mint(&c).unwrap()), Err(AuthError::Signature));
+        assert_eq!(
+            r.verify(&other.mint(&c).unwrap()),
+            Err(AuthError::Signature)
+        );
         let stranger = ring(&[("k9", A)]);
         assert_eq!(
             r.verify(&stranger.mint(&c).unwrap()),
@@ -412,7 +425,11 @@ mod tests {
         };
         let claims = format!(r#"{{"sub":"a","exp":{},"grants":["admin"]}}"#, now() + 600);
         for alg in ["none", "None", "HS512", "RS256"] {
-            let t = format!("{}.{}.", b64(&format!(r#"{{"alg":"{alg}"}}"#)), b64(&claims));
+            let t = format!(
+                "{}.{}.",
+                b64(&format!(r#"{{"alg":"{alg}"}}"#)),
+                b64(&claims)
+            );
             assert_eq!(r.verify(&t), Err(AuthError::Algorithm), "{alg}");
         }
         for t in ["", "x", "a.b.c", "....", &"a".repeat(MAX_TOKEN_BYTES + 1)] {

@@ -59,7 +59,10 @@ impl std::fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("secret", &self.secret.as_ref().map(|_| "<set>"))
             .field("kid", &self.kid)
-            .field("previous_secret", &self.previous_secret.as_ref().map(|_| "<set>"))
+            .field(
+                "previous_secret",
+                &self.previous_secret.as_ref().map(|_| "<set>"),
+            )
             .field("previous_kid", &self.previous_kid)
             .field("codec_requires_token", &self.codec_requires_token)
             .finish()
@@ -103,7 +106,9 @@ impl AuthConfig {
                 .ok_or("auth.previous_secret needs auth.previous_kid (AIC_AUTH_PREVIOUS_KID)")?;
             keys.push((kid, p.clone()));
         }
-        Keyring::new(&keys).map(Some).map_err(|e| format!("auth: {e}"))
+        Keyring::new(&keys)
+            .map(Some)
+            .map_err(|e| format!("auth: {e}"))
     }
 }
 
@@ -135,7 +140,11 @@ impl Cors {
             None if http.ip().is_loopback() => Cors::Loopback,
             None => Cors::List(Vec::new()),
             Some(l) if l.iter().any(|o| o == "*") => Cors::Any,
-            Some(l) => Cors::List(l.iter().map(|o| o.trim_end_matches('/').to_string()).collect()),
+            Some(l) => Cors::List(
+                l.iter()
+                    .map(|o| o.trim_end_matches('/').to_string())
+                    .collect(),
+            ),
         }
     }
 
@@ -294,7 +303,10 @@ impl ServeConfig {
     /// Checks the values that have to make sense together.
     pub fn validate(&self) -> Result<(), String> {
         if !matches!(self.log.format.as_str(), "text" | "json") {
-            return Err(format!("log.format {:?}: use text or json", self.log.format));
+            return Err(format!(
+                "log.format {:?}: use text or json",
+                self.log.format
+            ));
         }
         if !matches!(
             self.log.level.as_str(),
@@ -316,8 +328,7 @@ impl ServeConfig {
         let l = &self.limits;
         if l.header_timeout_ms == 0 || l.body_timeout_ms == 0 || l.max_connections == 0 {
             return Err(
-                "limits: header_timeout_ms, body_timeout_ms and max_connections must be > 0"
-                    .into(),
+                "limits: header_timeout_ms, body_timeout_ms and max_connections must be > 0".into(),
             );
         }
         if l.max_in_flight == 0 || l.max_body_bytes == 0 || l.session_queue_packets == 0 {

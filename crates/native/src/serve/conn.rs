@@ -54,16 +54,17 @@ pub fn serve(
         let graceful = GracefulShutdown::new();
         let open = Arc::new(AtomicUsize::new(0));
         loop {
-            let (stream, remote) = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                        continue;
-                    }
-                },
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
                 _ = stop.wait_for(|s| *s) => break,
+            };
+            let (stream, remote) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
             };
             if open.fetch_add(1, Ordering::SeqCst) >= limits.max_connections {
                 open.fetch_sub(1, Ordering::SeqCst);
@@ -76,11 +77,14 @@ pub fn serve(
             let _ = stream.set_nodelay(true);
             let guard = Open(Arc::clone(&open));
             let router = router.clone();
-            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-                let mut router = router.clone();
-                async move { router.call(req.map(axum::body::Body::new)).await }
-            });
+            let svc = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(ConnectInfo::<SocketAddr>(remote));
+                    let mut router = router.clone();
+                    async move { router.call(req.map(axum::body::Body::new)).await }
+                },
+            );
             let conn = builder
                 .serve_connection(TokioIo::new(stream), svc)
                 .into_owned();

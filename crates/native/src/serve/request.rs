@@ -129,7 +129,9 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let grpc = is_grpc(req.headers());
     let service = Arc::clone(&g.service);
+    let counted = Arc::clone(&service);
     let mut response = async move {
+        let service = counted;
         let r = admit_and_run(&g, req, next, auth, &key, grpc).await;
         let status = r.status();
         if let Some(Refused(code)) = r.extensions().get::<Refused>() {
@@ -142,7 +144,11 @@ pub async fn gate(State(g): State<Gate>, req: Request, next: Next) -> Response {
                     ms = timer.elapsed_ms(), "error answered");
             }
         } else {
-            tracing::debug!(status = status.as_u16(), ms = timer.elapsed_ms(), "answered");
+            tracing::debug!(
+                status = status.as_u16(),
+                ms = timer.elapsed_ms(),
+                "answered"
+            );
         }
         r
     }

@@ -146,4 +146,3 @@ pub fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[eol + 4 + n..];
     }
 }
-

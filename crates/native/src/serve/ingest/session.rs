@@ -10,9 +10,9 @@ use aic_core::Frame;
 use aic_core::session::{DropReason, ReceiverEvent};
 use serde::Serialize;
 
+use super::access::Owner;
 use crate::serve::grpc::drop_reason;
 use crate::stats::percentile;
-use super::access::Owner;
 
 /// Counters of one session, as `GET /v1/sessions/{id}` answers them.
 #[derive(Debug, Clone, Default, Serialize)]
