@@ -217,7 +217,7 @@ async function settledStats(url, lastSeq) {
  */
 function scoreFramePng(url) {
   return page.evaluate(async (url) => {
-    const res = await fetch(`${url}/frame.png`, authorized());
+    const res = await fetch(`${url}/frame.png`, { headers: window.ingestKit.headers() });
     if (res.status !== 200) return { status: res.status, error: await res.text() };
     const seqHeader = res.headers.get('x-aic-seq');
     const bitmap = await createImageBitmap(await res.blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
