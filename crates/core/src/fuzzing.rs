@@ -44,3 +44,32 @@ pub fn reassembly(data: &[u8]) {
         }
     }
 }
+
+/// Parses arbitrary bytes as one feedback message (`docs/format.md` §10). Must never panic;
+/// what parses must write back to the same bytes' meaning.
+pub fn feedback(data: &[u8]) {
+    if let Ok(f) = crate::wire::Feedback::parse(data) {
+        let again =
+            crate::wire::Feedback::parse(&f.to_bytes()).expect("a parsed message writes back");
+        assert_eq!(again, f);
+    }
+}
+
+/// Reads arbitrary bytes as the motion syntax of a frame (`docs/format.md` §11.3), its size
+/// and references taken from the first 3 bytes. Must never panic, whatever the bytes say.
+pub fn motion_syntax(data: &[u8]) {
+    let Some((head, rest)) = data.split_first_chunk::<3>() else {
+        return;
+    };
+    let width = 16 * (1 + usize::from(head[0] % 8));
+    let height = 16 * (1 + usize::from(head[1] % 8));
+    let models = crate::residual::coding::Models::new();
+    let _ = crate::motion::syntax::read(
+        &models,
+        rest,
+        width,
+        height,
+        head[2] & 1 != 0,
+        head[2] & 2 != 0,
+    );
+}

@@ -27,3 +27,13 @@ fn frame_parse_corpus() {
 fn reassembly_corpus() {
     replay("reassembly", aic_core::fuzzing::reassembly);
 }
+
+#[test]
+fn feedback_corpus() {
+    replay("feedback", aic_core::fuzzing::feedback);
+}
+
+#[test]
+fn motion_syntax_corpus() {
+    replay("motion_syntax", aic_core::fuzzing::motion_syntax);
+}
